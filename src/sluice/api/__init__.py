@@ -1,0 +1,1 @@
+"""The REST API: routers parse, call a use case, serialise — nothing more."""

@@ -1,0 +1,53 @@
+"""The application factory. The Platform is built in the lifespan (or handed in by tests), never at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from sluice import __version__
+from sluice.api import auth, health, identity
+from sluice.api.errors import install_error_handlers
+from sluice.platform import Platform
+from sluice.settings import Settings
+
+DESCRIPTION = """\
+Sluice shares government data safely: a standard catalog, governed access under grants, privacy
+protection and a tamper-evident log. Authenticate with `Authorization: Bearer <token>`.
+Every error has the shape `{"error": {"code", "message", "detail"}}`.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Stable operation ids (the route function's name) so generated clients do not churn.
+    return route.name
+
+
+def create_app(platform: Platform | None = None, settings: Settings | None = None) -> FastAPI:
+    """Build the HTTP application; opens the platform from ``settings`` (or the environment) on start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = platform is None
+        app.state.platform = platform or Platform.open(settings or Settings())
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.platform.close()
+
+    app = FastAPI(
+        title="Sluice",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(identity.router)
+    return app

@@ -1,0 +1,42 @@
+"""Signing in with a password over the API (OAuth2 password grant): returns a short-lived API token."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from sluice.api.deps import PlatformDep
+from sluice.errors import Unauthenticated
+from sluice.identity import service
+from sluice.identity.authn import actor_for_password
+
+router = APIRouter(prefix="/api/v1/auth", tags=["identity"])
+
+LOGIN_TOKEN_LIFETIME = timedelta(hours=12)
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+@router.post("/token", response_model=AccessToken, summary="Sign in with username and password; get a 12-hour token")
+def sign_in(platform: PlatformDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> AccessToken:
+    # The failure is committed (counted towards lock-out, written to the audit log) before refusing.
+    with platform.transaction() as session:
+        actor = actor_for_password(session, form.username, form.password)
+        if actor is not None:
+            expires_at = platform.clock.now() + LOGIN_TOKEN_LIFETIME
+            token = service.create_token(
+                session, actor, username=actor.username, name="login", expires_at=expires_at
+            )
+    if actor is None:
+        raise Unauthenticated(
+            "wrong username or password (after 5 failures in a row the account is locked for 15 minutes)"
+        )
+    return AccessToken(access_token=token.token, expires_in=int(LOGIN_TOKEN_LIFETIME.total_seconds()))

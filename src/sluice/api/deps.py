@@ -1,0 +1,50 @@
+"""Typed dependencies: the platform, a transactional session and the calling actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from sluice.identity.actor import Actor
+from sluice.identity.authn import actor_for_token
+from sluice.platform import Platform
+
+# OAuth2's password flow lets the interactive docs sign in with a username and password; any API token
+# (from `sluice tokens create` or POST /api/v1/tokens) is accepted the same way, as a bearer token.
+bearer = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description="An API token, or sign in with a username and password",
+)
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def get_session(platform: PlatformDep) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back if it raises."""
+    with platform.transaction() as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so what a client was told happened is durable.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_actor(session: SessionDep, token: Annotated[str | None, Depends(bearer)]) -> Actor:
+    """The caller: the account of the bearer token, or the anonymous public when none is sent."""
+    if token is None:
+        return Actor.anonymous()
+    return actor_for_token(session, token)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]

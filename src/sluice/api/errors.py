@@ -1,0 +1,91 @@
+"""The one place where domain errors become HTTP responses, all in one shape:
+
+``{"error": {"code": "...", "message": "...", "detail": {...}}}``. No stack trace ever reaches a client;
+unexpected failures are logged with an incident id, and the client gets that id to quote.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sluice.errors import (
+    Conflict,
+    Exhausted,
+    Forbidden,
+    Invalid,
+    NotFound,
+    NotInitialised,
+    SluiceError,
+    Unauthenticated,
+)
+
+log = logging.getLogger("sluice.api")
+
+HTTP_STATUS: dict[type[SluiceError], int] = {
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    Exhausted: 429,
+    NotInitialised: 503,
+}
+
+HTTP_CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+              409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "exhausted"}
+
+
+def error_body(code: str, message: str, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "detail": jsonable_encoder(detail or {})}}
+
+
+def status_for(error: SluiceError) -> int:
+    for kind in type(error).__mro__:
+        if kind in HTTP_STATUS:
+            return HTTP_STATUS[kind]
+    return 400
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SluiceError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_for(exc), headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", ""), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    first = problems[0] if problems else {"where": "request", "problem": "is not valid"}
+    message = f"{first['where']}: {first['problem']}"
+    return JSONResponse(error_body("invalid", message, {"problems": problems}), 422)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "error")
+    return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    incident = uuid.uuid4().hex[:12]
+    log.exception("unexpected error, incident %s, on %s %s", incident, request.method, request.url.path)
+    message = f"something went wrong on our side; quote incident {incident} to the operator"
+    return JSONResponse(error_body("internal", message, {"incident": incident}), 500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(SluiceError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

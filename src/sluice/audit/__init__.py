@@ -1,0 +1,1 @@
+"""The audit log: every event that moves data or changes a right."""

@@ -1,0 +1,1 @@
+"""The metadata database: SQLAlchemy base, engine, sessions and Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Organisations, accounts, roles, API tokens, passwords and the separation of duties."""

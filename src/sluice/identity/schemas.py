@@ -1,0 +1,78 @@
+"""What the identity use cases take and return (the XCreate / XPublic families)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sluice.identity.roles import OrgKind, Role
+
+ORG_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
+USERNAME_PATTERN = r"^[a-z][a-z0-9._-]{1,63}$"
+
+
+class OrganisationCreate(BaseModel):
+    code: str = Field(pattern=ORG_CODE_PATTERN, description="Short lower-case code, e.g. `psb`.")
+    name_zh: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    kind: OrgKind
+
+
+class OrganisationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name_zh: str
+    name_en: str
+    kind: OrgKind
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    username: str = Field(pattern=USERNAME_PATTERN, description="Lower-case login name, e.g. `psb-admin`.")
+    display_name: str = Field(default="", max_length=200)
+    org_code: str = Field(pattern=ORG_CODE_PATTERN)
+    roles: list[Role] = Field(default_factory=list)
+    password: str | None = Field(default=None, description="Portal password (at least 10 characters).")
+
+
+class UserRolesUpdate(BaseModel):
+    roles: list[Role]
+
+
+class UserPublic(BaseModel):
+    username: str
+    display_name: str
+    organisation: str
+    org_kind: OrgKind
+    roles: list[Role]
+    created_at: datetime
+    disabled: bool
+    has_password: bool
+
+
+class Me(UserPublic):
+    organisation_name_zh: str
+    organisation_name_en: str
+    authenticated_via: str
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(default="api", min_length=1, max_length=100)
+    expires_at: datetime | None = Field(default=None, description="Optional expiry (ISO 8601, with zone).")
+
+
+class TokenPublic(BaseModel):
+    id: int
+    username: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class NewToken(TokenPublic):
+    token: str = Field(description="The secret. Shown once; only its hash is kept.")

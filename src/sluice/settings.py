@@ -1,0 +1,66 @@
+"""Settings, read from the environment (prefix ``SLUICE_``). Nothing is built here at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SIGNING_KEY_FILE = "signing-ed25519.pem"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. See docs/operations.md for each setting."""
+
+    model_config = SettingsConfigDict(env_prefix="SLUICE_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("sluice-data"),
+        description="Folder holding the metadata database (SQLite default), the lake and the keys.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata database, e.g. postgresql+psycopg://user@host/db. "
+        "Default: SQLite in the data folder.",
+    )
+    token_touch_seconds: int = Field(
+        default=60,
+        ge=0,
+        description="A token's last-used time is written at most this often, to spare the database.",
+    )
+    page_size_max: int = Field(default=500, ge=1, le=10_000, description="Largest page any list returns.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                "SLUICE_DATABASE_URL must be a SQLite or PostgreSQL SQLAlchemy URL "
+                "(sqlite:///path or postgresql+psycopg://user@host/db)"
+            )
+        if value.startswith("postgresql://"):
+            # The bare scheme would pick psycopg2, which is not installed; psycopg 3 is.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @property
+    def metadata_url(self) -> str:
+        """The database URL in force: the configured one, or SQLite inside the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sluice.db').resolve()}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.keys_dir / SIGNING_KEY_FILE

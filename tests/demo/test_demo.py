@@ -1,0 +1,104 @@
+"""The demo government: fixed organisations and accounts, built idempotently through the use cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sluice.cli.main import app
+from sluice.demo.build import DEMO_PASSWORD, build_demo, login_hint
+from sluice.demo.government import ACCOUNTS
+from sluice.errors import Conflict
+from sluice.identity import service
+from sluice.identity.authn import actor_for_password
+from sluice.identity.roles import PLATFORM_ROLES
+from sluice.platform import Platform
+from sluice.settings import Settings
+from tests.conftest import SYSTEM
+
+DEPARTMENTS = ["psb", "civil", "nra", "amr", "tax", "health", "transport", "court"]
+
+
+def test_the_demo_has_the_named_organisations(demo: Platform) -> None:
+    with demo.sessions() as session:
+        orgs = service.list_organisations(session, SYSTEM).items
+    assert {o.code: o.kind.value for o in orgs} == {
+        "platform": "platform",
+        **dict.fromkeys(DEPARTMENTS, "department"),
+        "bank": "enterprise",
+        "healthcode": "enterprise",
+    }
+
+
+def test_the_demo_has_the_named_accounts_with_their_roles(demo: Platform) -> None:
+    with demo.sessions() as session:
+        users = {u.username: u for u in service.list_users(session, SYSTEM, limit=100).items}
+    expected = {"manager", "operator", "auditor", "bank-analyst", "healthcode-app"}
+    expected |= {f"{code}-{kind}" for code in DEPARTMENTS for kind in ("admin", "analyst")}
+    assert set(users) == expected
+    assert [r.value for r in users["psb-admin"].roles] == ["org_admin", "provider"]
+    assert [r.value for r in users["civil-analyst"].roles] == ["consumer"]
+    assert [r.value for r in users["manager"].roles] == ["manager"]
+    assert all(len(set(u.roles) & PLATFORM_ROLES) <= 1 for u in users.values())
+
+
+@pytest.mark.parametrize("username", [a.username for a in ACCOUNTS][:5])
+def test_every_demo_account_signs_in_with_the_demo_password(demo: Platform, username: str) -> None:
+    with demo.transaction() as session:
+        assert actor_for_password(session, username, DEMO_PASSWORD) is not None
+
+
+def test_the_login_hint_names_accounts_and_password(demo: Platform) -> None:
+    hint = login_hint(demo)
+    assert hint is not None
+    assert DEMO_PASSWORD in hint
+    assert "psb-admin" in hint
+
+
+def test_building_again_is_a_no_op(demo_settings: Settings) -> None:
+    assert build_demo(demo_settings).built is False
+
+
+def test_building_at_another_scale_is_refused_without_force(demo_settings: Settings) -> None:
+    with pytest.raises(Conflict, match="--force"):
+        build_demo(demo_settings, scale=2)
+
+
+def test_the_demo_refuses_to_build_over_a_real_platform(settings: Settings) -> None:
+    platform = Platform.open(settings)
+    with platform.transaction() as session:
+        from sluice.identity.schemas import OrganisationCreate
+
+        service.create_organisation(
+            session, SYSTEM, data=OrganisationCreate(code="mof", name_zh="财政局", name_en="Finance", kind="department")
+        )
+    platform.close()
+    with pytest.raises(Conflict, match="not the demo"):
+        build_demo(settings)
+
+
+def test_force_rebuilds_from_scratch(demo_settings: Settings) -> None:
+    key_before = demo_settings.signing_key_path.read_bytes()
+    outcome = build_demo(demo_settings, scale=2, force=True)
+    assert outcome.built
+    assert demo_settings.signing_key_path.read_bytes() != key_before
+    platform = Platform.open(demo_settings)
+    try:
+        assert platform.meta("demo_scale") == "2"
+    finally:
+        platform.close()
+
+
+def test_demo_build_cli_is_idempotent(tmp_path: Path) -> None:
+    runner = CliRunner(env={"SLUICE_DATA_DIR": str(tmp_path / "d"), "SLUICE_DATABASE_URL": None})
+    first = runner.invoke(app, ["demo", "build"])
+    assert first.exit_code == 0, first.output
+    assert DEMO_PASSWORD in first.stderr
+    second = runner.invoke(app, ["demo", "build"])
+    assert second.exit_code == 0
+    assert "already built" in second.stderr
+    refused = runner.invoke(app, ["demo", "build", "--scale", "3"])
+    assert refused.exit_code == 1
+    assert "--force" in refused.stderr
