@@ -29,7 +29,9 @@ def public_functions(module: ModuleType) -> list[tuple[str, object]]:
     return [
         (name, value)
         for name, value in vars(module).items()
-        if not name.startswith("_") and inspect.isfunction(value) and getattr(value, "__module__", "") == module.__name__
+        if not name.startswith("_")
+        and inspect.isfunction(value)
+        and getattr(value, "__module__", "") == module.__name__
     ]
 
 
@@ -53,6 +55,18 @@ def test_every_use_case_starts_with_session_and_actor(module: ModuleType) -> Non
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters[2:]), (
             f"{name}: arguments after session and actor must be keyword-only, so checks see them by name"
         )
+
+
+@pytest.mark.parametrize("module", service_modules(), ids=lambda m: m.__name__)
+def test_every_permission_check_accepts_its_use_case_s_arguments(module: ModuleType) -> None:
+    for name, fn in public_functions(module):
+        info: UseCaseInfo = getattr(fn, USE_CASE_ATTRIBUTE)
+        parameters = list(inspect.signature(fn).parameters.values())  # type: ignore[arg-type]
+        keywords = {p.name: None for p in parameters[2:]}
+        try:
+            inspect.signature(info.permission).bind(None, None, **keywords)
+        except TypeError as exc:
+            pytest.fail(f"{name}: its check {info.permission.__qualname__} cannot take its arguments: {exc}")
 
 
 def test_the_check_runs_first_and_stops_the_body() -> None:
@@ -84,4 +98,4 @@ def test_the_body_runs_after_a_passing_check_with_the_same_arguments() -> None:
 
     assert act(None, Actor.anonymous(), value=4) == 8  # type: ignore[arg-type]
     assert seen == [4]
-    assert getattr(act, USE_CASE_ATTRIBUTE).permission.endswith("allow")
+    assert getattr(act, USE_CASE_ATTRIBUTE).permission is allow

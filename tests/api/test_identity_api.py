@@ -61,7 +61,9 @@ def test_a_wrong_password_is_401_and_counts_towards_lockout(demo_client: TestCli
 def test_the_operator_creates_an_account_and_separation_is_enforced(demo: Platform, demo_client: TestClient) -> None:
     headers = bearer(demo, "operator")
     created = demo_client.post(
-        "/api/v1/users", headers=headers, json={"username": "auditor-2", "org_code": "platform", "roles": ["auditor"]}
+        "/api/v1/users",
+        headers=headers,
+        json={"username": "auditor-2", "org_code": "platform", "roles": ["auditor"]},
     )
     assert created.status_code == 201
     assert created.json()["roles"] == ["auditor"]
@@ -74,7 +76,9 @@ def test_the_operator_creates_an_account_and_separation_is_enforced(demo: Platfo
 
 
 def test_the_operator_cannot_make_itself_manager_over_the_api(demo: Platform, demo_client: TestClient) -> None:
-    response = demo_client.put("/api/v1/users/operator/roles", headers=bearer(demo, "operator"), json={"roles": ["manager"]})
+    response = demo_client.put(
+        "/api/v1/users/operator/roles", headers=bearer(demo, "operator"), json={"roles": ["manager"]}
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
 

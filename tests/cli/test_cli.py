@@ -6,7 +6,6 @@ import os
 import stat
 from pathlib import Path
 
-import click
 import pytest
 import typer
 from typer.testing import CliRunner, Result
@@ -30,11 +29,11 @@ def all_command_paths() -> list[list[str]]:
     root = typer.main.get_command(app)
     paths: list[list[str]] = []
 
-    def walk(command: click.Command, path: list[str]) -> None:
+    def walk(command: object, path: list[str]) -> None:
         paths.append(path)
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
-                walk(sub, [*path, name])
+        subcommands: dict[str, object] = getattr(command, "commands", {})  # groups have sub-commands
+        for name, sub in subcommands.items():
+            walk(sub, [*path, name])
 
     walk(root, [])
     return paths
@@ -62,7 +61,21 @@ def test_init_creates_database_lake_and_a_private_key_and_never_replaces_it(tmp_
 
 
 def test_users_are_added_listed_and_separation_is_refused(settings: Settings) -> None:
-    assert run(settings, "orgs", "add", "platform", "--name-zh", "平台", "--name-en", "Platform", "--kind", "platform").exit_code == 0
+    assert (
+        run(
+            settings,
+            "orgs",
+            "add",
+            "platform",
+            "--name-zh",
+            "平台",
+            "--name-en",
+            "Platform",
+            "--kind",
+            "platform",
+        ).exit_code
+        == 0
+    )
     added = run(settings, "users", "add", "op", "--org", "platform", "--role", "operator")
     assert added.exit_code == 0, added.output
     refused = run(settings, "users", "add", "root", "--org", "platform", "--role", "operator", "--role", "auditor")
@@ -112,7 +125,16 @@ def test_a_bad_expiry_is_a_usage_error(settings: Settings) -> None:
 
 def test_users_can_be_disabled_and_get_a_password_from_stdin(settings: Settings) -> None:
     run(settings, "orgs", "add", "psb", "--name-zh", "公安", "--name-en", "PSB")
-    result = run(settings, "users", "add", "psb-clerk", "--org", "psb", "--password-stdin", stdin="a long enough secret\n")
+    result = run(
+        settings,
+        "users",
+        "add",
+        "psb-clerk",
+        "--org",
+        "psb",
+        "--password-stdin",
+        stdin="a long enough secret\n",
+    )
     assert result.exit_code == 0, result.output
     assert "disabled" in run(settings, "users", "disable", "psb-clerk").stderr
     assert '"disabled": true' in run(settings, "users", "list", "--json").stdout

@@ -20,7 +20,9 @@ from tests.conftest import SYSTEM
 def operator_id(platform: Platform) -> int:
     with platform.transaction() as session:
         service.create_organisation(
-            session, SYSTEM, data=OrganisationCreate(code="platform", name_zh="平台", name_en="P", kind=OrgKind.PLATFORM)
+            session,
+            SYSTEM,
+            data=OrganisationCreate(code="platform", name_zh="平台", name_en="P", kind=OrgKind.PLATFORM),
         )
         service.create_user(session, SYSTEM, data=UserCreate(username="op", org_code="platform", roles=[Role.OPERATOR]))
         return int(session.execute(text("SELECT id FROM users WHERE username = 'op'")).scalar_one())
@@ -32,7 +34,8 @@ def test_raw_sql_cannot_give_an_account_a_second_platform_role(
 ) -> None:
     with pytest.raises(IntegrityError), platform.transaction() as session:
         session.execute(
-            text("INSERT INTO user_roles (user_id, role) VALUES (:user, :role)"), {"user": operator_id, "role": second}
+            text("INSERT INTO user_roles (user_id, role) VALUES (:user, :role)"),
+            {"user": operator_id, "role": second},
         )
 
 
@@ -44,7 +47,9 @@ def test_raw_sql_cannot_invent_a_role(platform: Platform, operator_id: int) -> N
 def test_organisation_roles_may_be_combined(platform: Platform, operator_id: int) -> None:
     with platform.transaction() as session:
         service.create_organisation(
-            session, SYSTEM, data=OrganisationCreate(code="psb", name_zh="公安", name_en="PSB", kind=OrgKind.DEPARTMENT)
+            session,
+            SYSTEM,
+            data=OrganisationCreate(code="psb", name_zh="公安", name_en="PSB", kind=OrgKind.DEPARTMENT),
         )
         user = service.create_user(
             session,
@@ -63,7 +68,9 @@ def test_two_concurrent_creations_of_one_account_make_exactly_one(platform: Plat
         try:
             with platform.transaction() as session:
                 service.create_user(
-                    session, SYSTEM, data=UserCreate(username="twin", org_code="platform", roles=[Role.AUDITOR])
+                    session,
+                    SYSTEM,
+                    data=UserCreate(username="twin", org_code="platform", roles=[Role.AUDITOR]),
                 )
             outcomes.append("created")
         except Conflict:

@@ -72,7 +72,9 @@ def test_the_demo_refuses_to_build_over_a_real_platform(settings: Settings) -> N
         from sluice.identity.schemas import OrganisationCreate
 
         service.create_organisation(
-            session, SYSTEM, data=OrganisationCreate(code="mof", name_zh="财政局", name_en="Finance", kind="department")
+            session,
+            SYSTEM,
+            data=OrganisationCreate(code="mof", name_zh="财政局", name_en="Finance", kind="department"),
         )
     platform.close()
     with pytest.raises(Conflict, match="not the demo"):

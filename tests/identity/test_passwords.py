@@ -25,7 +25,9 @@ PASSWORD = "correct horse battery"
 def clerk(platform: Platform) -> str:
     with platform.transaction() as session:
         service.create_organisation(
-            session, SYSTEM, data=OrganisationCreate(code="psb", name_zh="公安", name_en="PSB", kind=OrgKind.DEPARTMENT)
+            session,
+            SYSTEM,
+            data=OrganisationCreate(code="psb", name_zh="公安", name_en="PSB", kind=OrgKind.DEPARTMENT),
         )
         service.create_user(
             session,

@@ -183,14 +183,16 @@ def test_a_token_is_random_shown_once_and_stored_only_as_its_hash(db: Session) -
 def test_a_token_identifies_its_account_and_records_its_last_use(db: Session, clock: FixedClock) -> None:
     issued = service.create_token(db, SYSTEM, username="civil-analyst")
     actor = actor_for_token(db, issued.token)
-    assert (actor.username, actor.org_code, actor.roles) == ("civil-analyst", "civil", frozenset({Role.CONSUMER}))
+    assert (actor.username, actor.org_code, actor.roles) == (
+        "civil-analyst",
+        "civil",
+        frozenset({Role.CONSUMER}),
+    )
     assert db.get(ApiToken, issued.id).last_used_at == clock.now()  # type: ignore[union-attr]
 
 
 def test_an_expired_token_is_refused(db: Session, clock: FixedClock) -> None:
-    issued = service.create_token(
-        db, SYSTEM, username="civil-analyst", expires_at=clock.now() + timedelta(hours=1)
-    )
+    issued = service.create_token(db, SYSTEM, username="civil-analyst", expires_at=clock.now() + timedelta(hours=1))
     actor_for_token(db, issued.token)
     clock.advance(timedelta(hours=1))
     with pytest.raises(Unauthenticated, match="expired"):

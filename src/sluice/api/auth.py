@@ -21,7 +21,7 @@ LOGIN_TOKEN_LIFETIME = timedelta(hours=12)
 
 class AccessToken(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
 
 
@@ -32,9 +32,7 @@ def sign_in(platform: PlatformDep, form: Annotated[OAuth2PasswordRequestForm, De
         actor = actor_for_password(session, form.username, form.password)
         if actor is not None:
             expires_at = platform.clock.now() + LOGIN_TOKEN_LIFETIME
-            token = service.create_token(
-                session, actor, username=actor.username, name="login", expires_at=expires_at
-            )
+            token = service.create_token(session, actor, username=actor.username, name="login", expires_at=expires_at)
     if actor is None:
         raise Unauthenticated(
             "wrong username or password (after 5 failures in a row the account is locked for 15 minutes)"

@@ -39,8 +39,18 @@ HTTP_STATUS: dict[type[SluiceError], int] = {
     NotInitialised: 503,
 }
 
-HTTP_CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-              409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "exhausted"}
+HTTP_CODES = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "exhausted",
+}
 
 
 def error_body(code: str, message: str, detail: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -63,7 +73,11 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", ""), "type": e.get("type")}
+        {
+            "where": ".".join(str(p) for p in e.get("loc", ())),
+            "problem": e.get("msg", ""),
+            "type": e.get("type"),
+        }
         for e in exc.errors()
     ]
     first = problems[0] if problems else {"where": "request", "problem": "is not valid"}

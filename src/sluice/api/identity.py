@@ -35,7 +35,11 @@ def read_me(session: SessionDep, actor: ActorDep) -> Me:
 
 @router.get("/organisations", response_model=Page[OrganisationPublic], summary="List organisations")
 def list_organisations(
-    session: SessionDep, actor: ActorDep, kind: OrgKind | None = None, cursor: Cursor = None, limit: Limit = 100
+    session: SessionDep,
+    actor: ActorDep,
+    kind: OrgKind | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> Page[OrganisationPublic]:
     return service.list_organisations(session, actor, kind=kind, cursor=cursor, limit=limit)
 
@@ -66,9 +70,7 @@ def list_users(
     return service.list_users(session, actor, org_code=org_code, cursor=cursor, limit=limit)
 
 
-@router.post(
-    "/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED, summary="Create an account"
-)
+@router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED, summary="Create an account")
 def create_user(session: SessionDep, actor: ActorDep, body: UserCreate) -> UserPublic:
     return service.create_user(session, actor, data=body)
 
@@ -105,9 +107,7 @@ def list_my_tokens(session: SessionDep, actor: ActorDep) -> list[TokenPublic]:
     summary="Create an API token for myself (the secret is shown once)",
 )
 def create_my_token(session: SessionDep, actor: ActorDep, body: TokenCreate) -> NewToken:
-    return service.create_token(
-        session, actor, username=actor.username, name=body.name, expires_at=body.expires_at
-    )
+    return service.create_token(session, actor, username=actor.username, name=body.name, expires_at=body.expires_at)
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenPublic, summary="Revoke a token")

@@ -23,8 +23,9 @@ def build(
     config = settings()
     if force:
         err.print(f"[yellow]--force: wiping the platform in {config.data_dir}[/]")
-    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), console=err,
-                  transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
         tasks: dict[str, TaskID] = {}
 
         def progress(step: str, done: int, total: int) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
 
 import typer
@@ -45,7 +45,9 @@ def orgs_add(
 
 @orgs.command("list")
 @reports_errors
-def orgs_list(kind: Annotated[OrgKind | None, typer.Option(help="Only this kind.")] = None, json: JsonOption = False) -> None:
+def orgs_list(
+    kind: Annotated[OrgKind | None, typer.Option(help="Only this kind.")] = None, json: JsonOption = False
+) -> None:
     """List organisations."""
     with transaction() as session:
         found = _all_pages(lambda cursor: service.list_organisations(session, SYSTEM, kind=kind, cursor=cursor))
@@ -83,7 +85,8 @@ def users_add(
 @users.command("list")
 @reports_errors
 def users_list(
-    org: Annotated[str | None, typer.Option("--org", help="Only this organisation.")] = None, json: JsonOption = False
+    org: Annotated[str | None, typer.Option("--org", help="Only this organisation.")] = None,
+    json: JsonOption = False,
 ) -> None:
     """List accounts."""
     with transaction() as session:
@@ -101,7 +104,9 @@ def users_list(
 @reports_errors
 def users_set_roles(
     username: Annotated[str, typer.Argument(help="The account.")],
-    role: Annotated[list[str] | None, typer.Argument(help="Its new roles (replacing the old ones); none to clear.")] = None,
+    role: Annotated[
+        list[str] | None, typer.Argument(help="Its new roles (replacing the old ones); none to clear.")
+    ] = None,
 ) -> None:
     """Replace an account's roles."""
     roles = parse_roles(role or [])
@@ -168,14 +173,23 @@ def tokens_list(username: Annotated[str, typer.Argument(help="The account.")], j
     table = Table("id", "name", "prefix", "created", "expires", "last used", "status")
     for t in found:
         status = "revoked" if t.revoked_at else "active"
-        table.add_row(str(t.id), t.name, t.prefix + "…", _when(t.created_at), _when(t.expires_at),
-                      _when(t.last_used_at), status)
+        table.add_row(
+            str(t.id),
+            t.name,
+            t.prefix + "…",
+            _when(t.created_at),
+            _when(t.expires_at),
+            _when(t.last_used_at),
+            status,
+        )
     out.print(table)
 
 
 @tokens.command("revoke")
 @reports_errors
-def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (see `sluice tokens list`).")]) -> None:
+def tokens_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `sluice tokens list`).")],
+) -> None:
     """Revoke a token; the next request that presents it is refused."""
     with transaction() as session:
         token = service.revoke_token(session, SYSTEM, token_id=token_id)
@@ -200,7 +214,8 @@ def parse_expiry(text: str, now: datetime) -> datetime:
 
 def _read_password() -> str:
     if sys.stdin.isatty():
-        return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        entered: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        return entered
     line = sys.stdin.readline().rstrip("\r\n")
     if not line:
         fail("no password on standard input", code=2)

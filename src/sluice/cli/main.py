@@ -114,10 +114,9 @@ def serve(
     platform.close()
     base = f"http://{host}:{port}"
     where = f"Sluice is serving {base} (API docs {base}/docs)"
-    out.print(f"{where} — {hint}" if hint else f"{where} — sign in with a token from `sluice tokens create USER`")
-    uvicorn.run(
-        "sluice.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
-    )
+    # One plain line (no wrapping at the terminal's width): where, and how to sign in.
+    print(f"{where} — {hint}" if hint else f"{where} — sign in with a token from `sluice tokens create USER`", flush=True)
+    uvicorn.run("sluice.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level)
 
 
 def main() -> None:

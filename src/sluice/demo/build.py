@@ -25,7 +25,7 @@ from sluice.identity.schemas import OrganisationCreate, UserCreate
 from sluice.platform import Platform, initialise
 from sluice.settings import Settings
 
-DEMO_PASSWORD = "sluice-demo"  # printed by `make demo`; for the demo only (see README)
+DEMO_PASSWORD = "sluice-demo"  # noqa: S105 - printed by `make demo`; for the demo only (see README)
 DEMO_BUILT_AT = "demo_built_at"
 DEMO_SCALE = "demo_scale"
 DEMO_ACTOR = Actor.system(via="demo")
@@ -77,7 +77,9 @@ class DemoOutcome:
     scale: int
 
 
-def build_demo(settings: Settings, *, scale: int = 1, force: bool = False, progress: Progress | None = None) -> DemoOutcome:
+def build_demo(
+    settings: Settings, *, scale: int = 1, force: bool = False, progress: Progress | None = None
+) -> DemoOutcome:
     """Build the demo government into the data folder.
 
     Idempotent: if the same demo is already there nothing happens. A platform that holds something else
@@ -149,8 +151,7 @@ def _refuse_if_occupied(platform: Platform, existing: int | None, scale: int) ->
         occupied = identity.list_organisations(session, DEMO_ACTOR, limit=1).items
     if occupied:
         raise Conflict(
-            f"{where} holds a platform that is not the demo; point SLUICE_DATA_DIR elsewhere, "
-            "or use --force to wipe it"
+            f"{where} holds a platform that is not the demo; point SLUICE_DATA_DIR elsewhere, or use --force to wipe it"
         )
 
 

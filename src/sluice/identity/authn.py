@@ -40,9 +40,7 @@ def actor_for_token(session: Session, secret: str) -> Actor:
     refused = "the token is not valid: it is unknown, revoked or expired; create a new one with `sluice tokens create`"
     if not secret.startswith(credentials.TOKEN_PREFIX):
         raise Unauthenticated(refused)
-    token = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == credentials.token_hash(secret))
-    ).one_or_none()
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == credentials.token_hash(secret))).one_or_none()
     at = now(session)
     if token is None or token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= at):
         raise Unauthenticated(refused)
@@ -75,8 +73,14 @@ def actor_for_password(session: Session, username: str, password: str) -> Actor 
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = at + LOCKOUT
-        record(session, Actor.anonymous(), "login.failed", f"user:{username}", reason="password",
-               failures=user.failed_logins)
+        record(
+            session,
+            Actor.anonymous(),
+            "login.failed",
+            f"user:{username}",
+            reason="password",
+            failures=user.failed_logins,
+        )
         return None
     if credentials.password_needs_rehash(user.password_hash):
         user.password_hash = credentials.hash_password(password)

@@ -9,7 +9,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-TOKEN_PREFIX = "slc_"
+TOKEN_PREFIX = "slc_"  # noqa: S105 - a marker, not a secret
 TOKEN_BYTES = 32
 TOKEN_DISPLAY_CHARS = 12
 MIN_PASSWORD_LENGTH = 10

@@ -57,7 +57,11 @@ def create_organisation(session: Session, actor: Actor, *, data: OrganisationCre
     if session.scalars(select(Organisation).where(Organisation.code == data.code)).first():
         raise Conflict(f"an organisation with code {data.code!r} already exists", field="code", value=data.code)
     org = Organisation(
-        code=data.code, name_zh=data.name_zh, name_en=data.name_en, kind=data.kind.value, created_at=now(session)
+        code=data.code,
+        name_zh=data.name_zh,
+        name_en=data.name_en,
+        kind=data.kind.value,
+        created_at=now(session),
     )
     session.add(org)
     _flush_or_conflict(session, f"an organisation with code {data.code!r} already exists")
@@ -67,7 +71,12 @@ def create_organisation(session: Session, actor: Actor, *, data: OrganisationCre
 
 @use_case(can.public)
 def list_organisations(
-    session: Session, actor: Actor, *, kind: OrgKind | None = None, cursor: str | None = None, limit: int = 100
+    session: Session,
+    actor: Actor,
+    *,
+    kind: OrgKind | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
 ) -> Page[OrganisationPublic]:
     """Organisations by code, optionally of one kind."""
     check_limit(limit, settings_of(session).page_size_max)
@@ -111,7 +120,12 @@ def create_user(session: Session, actor: Actor, *, data: UserCreate) -> UserPubl
     session.add(user)
     _flush_or_conflict(session, f"an account named {data.username!r} already exists")
     record(
-        session, actor, "user.create", f"user:{user.username}", org=org.code, roles=sorted(r.value for r in roles)
+        session,
+        actor,
+        "user.create",
+        f"user:{user.username}",
+        org=org.code,
+        roles=sorted(r.value for r in roles),
     )
     return _user_public(user)
 
@@ -259,9 +273,7 @@ def _user(session: Session, username: str) -> User:
 
 def _password_hash(password: str) -> str:
     if len(password) < credentials.MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            f"a password needs at least {credentials.MIN_PASSWORD_LENGTH} characters", field="password"
-        )
+        raise Invalid(f"a password needs at least {credentials.MIN_PASSWORD_LENGTH} characters", field="password")
     return credentials.hash_password(password)
 
 

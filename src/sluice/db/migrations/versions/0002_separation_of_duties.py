@@ -20,6 +20,13 @@ branch_labels = None
 depends_on = None
 
 PREDICATE = "role IN ('auditor', 'manager', 'operator')"
+OFFENDERS = """
+SELECT u.username, r.role FROM user_roles r JOIN users u ON u.id = r.user_id
+WHERE r.role IN ('auditor', 'manager', 'operator') AND r.user_id IN (
+  SELECT user_id FROM user_roles WHERE role IN ('auditor', 'manager', 'operator')
+  GROUP BY user_id HAVING COUNT(*) > 1
+) ORDER BY u.username, r.role
+"""
 
 
 class SeparationOfDutiesViolation(RuntimeError):
@@ -27,14 +34,7 @@ class SeparationOfDutiesViolation(RuntimeError):
 
 
 def upgrade() -> None:
-    offenders = op.get_bind().execute(
-        sa.text(
-            "SELECT u.username, r.role FROM user_roles r JOIN users u ON u.id = r.user_id "
-            f"WHERE r.{PREDICATE} AND r.user_id IN ("
-            f"  SELECT user_id FROM user_roles WHERE {PREDICATE} GROUP BY user_id HAVING COUNT(*) > 1"
-            ") ORDER BY u.username, r.role"
-        )
-    ).all()
+    offenders = op.get_bind().execute(sa.text(OFFENDERS)).all()
     if offenders:
         held: dict[str, list[str]] = {}
         for username, role in offenders:
