@@ -58,3 +58,11 @@ def test_a_bad_field_is_named(client: TestClient) -> None:
     response = client.get("/api/v1/organisations?kind=ministry")
     assert response.status_code == 422
     assert response.json()["error"]["message"].startswith("query.kind")
+
+
+def test_a_malformed_username_is_explained(client: TestClient) -> None:
+    response = client.post("/api/v1/users", json={"username": "Bad Name!", "org_code": "psb"})
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    assert "'Bad Name!' is not a valid username" in message
+    assert "lower-case letters" in message

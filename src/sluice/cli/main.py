@@ -115,7 +115,8 @@ def serve(
     base = f"http://{host}:{port}"
     where = f"Sluice is serving {base} (API docs {base}/docs)"
     # One plain line (no wrapping at the terminal's width): where, and how to sign in.
-    print(f"{where} — {hint}" if hint else f"{where} — sign in with a token from `sluice tokens create USER`", flush=True)
+    how = hint or "sign in with a token from `sluice tokens create USER`"
+    print(f"{where} — {how}", flush=True)
     uvicorn.run("sluice.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level)
 
 

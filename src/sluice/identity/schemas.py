@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sluice.identity.roles import OrgKind, Role
 
 ORG_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
 USERNAME_PATTERN = r"^[a-z][a-z0-9._-]{1,63}$"
+ORG_CODE_RULE = "2–32 characters: lower-case letters, digits or '_', starting with a letter (e.g. psb)"
+USERNAME_RULE = "2–64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter (e.g. psb-admin)"
+
+
+def _org_code(value: str) -> str:
+    if not re.fullmatch(ORG_CODE_PATTERN, value):
+        raise ValueError(f"{value!r} is not a valid organisation code: {ORG_CODE_RULE}")
+    return value
+
+
+def _username(value: str) -> str:
+    if not re.fullmatch(USERNAME_PATTERN, value):
+        raise ValueError(f"{value!r} is not a valid username: {USERNAME_RULE}")
+    return value
 
 
 class OrganisationCreate(BaseModel):
-    code: str = Field(pattern=ORG_CODE_PATTERN, description="Short lower-case code, e.g. `psb`.")
+    code: str = Field(
+        description=f"Organisation code: {ORG_CODE_RULE}.", json_schema_extra={"pattern": ORG_CODE_PATTERN}
+    )
     name_zh: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
     kind: OrgKind
+
+    _check_code = field_validator("code")(_org_code)
 
 
 class OrganisationPublic(BaseModel):
@@ -30,11 +49,14 @@ class OrganisationPublic(BaseModel):
 
 
 class UserCreate(BaseModel):
-    username: str = Field(pattern=USERNAME_PATTERN, description="Lower-case login name, e.g. `psb-admin`.")
+    username: str = Field(description=f"Login name: {USERNAME_RULE}.", json_schema_extra={"pattern": USERNAME_PATTERN})
     display_name: str = Field(default="", max_length=200)
-    org_code: str = Field(pattern=ORG_CODE_PATTERN)
+    org_code: str = Field(description="The organisation's code.", json_schema_extra={"pattern": ORG_CODE_PATTERN})
     roles: list[Role] = Field(default_factory=list)
     password: str | None = Field(default=None, description="Portal password (at least 10 characters).")
+
+    _check_username = field_validator("username")(_username)
+    _check_org_code = field_validator("org_code")(_org_code)
 
 
 class UserRolesUpdate(BaseModel):
