@@ -99,3 +99,15 @@ def test_the_body_runs_after_a_passing_check_with_the_same_arguments() -> None:
     assert act(None, Actor.anonymous(), value=4) == 8  # type: ignore[arg-type]
     assert seen == [4]
     assert getattr(act, USE_CASE_ATTRIBUTE).permission is allow
+
+
+READ_PREFIXES = ("get_", "list_", "search_", "whoami")
+
+
+@pytest.mark.parametrize("module", service_modules(), ids=lambda m: m.__name__)
+def test_only_reading_use_cases_are_open_to_the_public(module: ModuleType) -> None:
+    from sluice.identity.permissions import public
+
+    for name, fn in public_functions(module):
+        if getattr(fn, USE_CASE_ATTRIBUTE).permission is public:
+            assert name.startswith(READ_PREFIXES), f"{name} is open to anyone but its name does not say it only reads"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sluice.clock import Clock, SystemClock
 from sluice.db import migrate
 from sluice.db.base import PlatformMeta
-from sluice.db.engine import create_db_engine, redact_url
+from sluice.db.engine import create_db_engine, reader_engine, redact_url
 from sluice.errors import NotInitialised
 from sluice.settings import Settings
 from sluice.signing import Signer, generate_key_file, load_signer
@@ -31,6 +31,7 @@ class Platform:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    readers: sessionmaker[Session]
     signer: Signer
     clock: Clock = field(default_factory=SystemClock)
 
@@ -41,10 +42,10 @@ class Platform:
         signer = load_signer(settings.signing_key_path)
         engine = create_db_engine(settings.metadata_url)
         _require_current_schema(engine, settings)
-        sessions = sessionmaker(
-            engine, expire_on_commit=False, info={"clock": clock, "settings": settings, "signer": signer}
-        )
-        return cls(settings=settings, engine=engine, sessions=sessions, signer=signer, clock=clock)
+        info = {"clock": clock, "settings": settings, "signer": signer}
+        sessions = sessionmaker(engine, expire_on_commit=False, info=info)
+        readers = sessionmaker(reader_engine(engine), expire_on_commit=False, info=info)
+        return cls(settings=settings, engine=engine, sessions=sessions, readers=readers, signer=signer, clock=clock)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -52,8 +53,14 @@ class Platform:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session: it never waits for, nor blocks, a writer (on SQLite, a DEFERRED transaction)."""
+        with self.readers() as session:  # closing the session rolls back whatever it began
+            yield session
+
     def meta(self, key: str) -> str | None:
-        with self.sessions() as session:
+        with self.reading() as session:
             row = session.get(PlatformMeta, key)
             return row.value if row else None
 

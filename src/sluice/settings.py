@@ -29,6 +29,9 @@ class Settings(BaseSettings):
         ge=0,
         description="A token's last-used time is written at most this often, to spare the database.",
     )
+    token_max_days: int = Field(
+        default=365, ge=1, le=3650, description="Longest life of a token made over the API (the shell is not bound)."
+    )
     page_size_max: int = Field(default=500, ge=1, le=10_000, description="Largest page any list returns.")
 
     @field_validator("database_url")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from sluice.demo.build import DEMO_PASSWORD
@@ -58,21 +59,29 @@ def test_a_wrong_password_is_401_and_counts_towards_lockout(demo_client: TestCli
     assert locked.status_code == 401
 
 
-def test_the_operator_creates_an_account_and_separation_is_enforced(demo: Platform, demo_client: TestClient) -> None:
+def test_the_operator_creates_department_accounts_but_not_platform_ones(
+    demo: Platform, demo_client: TestClient
+) -> None:
     headers = bearer(demo, "operator")
     created = demo_client.post(
-        "/api/v1/users",
-        headers=headers,
-        json={"username": "auditor-2", "org_code": "platform", "roles": ["auditor"]},
+        "/api/v1/users", headers=headers, json={"username": "psb-clerk", "org_code": "psb", "roles": ["provider"]}
     )
     assert created.status_code == 201
-    assert created.json()["roles"] == ["auditor"]
-    refused = demo_client.put("/api/v1/users/auditor-2/roles", headers=headers, json={"roles": ["auditor", "manager"]})
-    assert refused.status_code == 422
-    error = refused.json()["error"]
-    assert error["code"] == "invalid"
-    assert error["detail"]["rule"] == "separation_of_duties"
-    assert "only one of manager, operator and auditor" in error["message"]
+    assert created.json()["roles"] == ["provider"]
+    assert created.json()["has_password"] is False
+    refused = demo_client.post(
+        "/api/v1/users", headers=headers, json={"username": "auditor-2", "org_code": "platform", "roles": ["auditor"]}
+    )
+    assert refused.status_code == 403
+    assert "shell" in refused.json()["error"]["message"]
+
+
+def test_the_operator_cannot_hand_out_platform_roles_over_the_api(demo: Platform, demo_client: TestClient) -> None:
+    response = demo_client.put(
+        "/api/v1/users/psb-analyst/roles", headers=bearer(demo, "operator"), json={"roles": ["auditor", "manager"]}
+    )
+    assert response.status_code == 403
+    assert "shell" in response.json()["error"]["message"]
 
 
 def test_the_operator_cannot_make_itself_manager_over_the_api(demo: Platform, demo_client: TestClient) -> None:
@@ -132,3 +141,52 @@ def test_the_openapi_document_and_docs_are_served(demo_client: TestClient) -> No
     operation_ids = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
     assert {"read_me", "list_users", "create_my_token", "sign_in", "healthz"} <= operation_ids
     assert demo_client.get("/docs").status_code == 200
+
+
+def test_an_expiry_without_a_time_zone_is_a_clear_422(demo: Platform, demo_client: TestClient) -> None:
+    response = demo_client.post(
+        "/api/v1/tokens", headers=bearer(demo, "bank-analyst"), json={"expires_at": "2030-01-01T00:00:00"}
+    )
+    assert response.status_code == 422
+    assert "timezone" in response.json()["error"]["message"]
+
+
+def test_a_token_made_with_a_sign_in_token_expires_with_it(demo_client: TestClient) -> None:
+    signed_in = demo_client.post("/api/v1/auth/token", data={"username": "tax-analyst", "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    child = demo_client.post("/api/v1/tokens", headers=headers, json={"name": "script"})
+    assert child.status_code == 201
+    tokens = {t["name"]: t for t in demo_client.get("/api/v1/tokens", headers=headers).json()}
+    assert child.json()["expires_at"] == tokens["login"]["expires_at"]
+
+
+STATE_CHANGING = [
+    ("post", "/api/v1/organisations", {"code": "mof", "name_zh": "财政局", "name_en": "Finance", "kind": "department"}),
+    ("post", "/api/v1/users", {"username": "psb-new", "org_code": "psb", "roles": ["consumer"]}),
+    ("put", "/api/v1/users/psb-analyst/roles", {"roles": ["provider"]}),
+    ("post", "/api/v1/users/psb-analyst/disable", None),
+    ("post", "/api/v1/users/psb-analyst/enable", None),
+    ("post", "/api/v1/tokens", {"name": "x"}),
+    ("delete", "/api/v1/tokens/1", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), STATE_CHANGING, ids=[f"{m} {p}" for m, p, _ in STATE_CHANGING])
+def test_the_anonymous_public_changes_nothing(
+    demo_client: TestClient, method: str, path: str, body: dict[str, object] | None
+) -> None:
+    response = demo_client.request(method, path, json=body)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"), STATE_CHANGING[:5], ids=[f"{m} {p}" for m, p, _ in STATE_CHANGING[:5]]
+)
+@pytest.mark.parametrize("who", ["civil-analyst", "manager", "auditor"])
+def test_consumers_manager_and_auditor_manage_no_accounts(
+    demo: Platform, demo_client: TestClient, who: str, method: str, path: str, body: dict[str, object] | None
+) -> None:
+    response = demo_client.request(method, path, json=body, headers=bearer(demo, who))
+    assert response.status_code in {403, 404}, response.text
+    assert response.json()["error"]["code"] in {"forbidden", "not_found"}

@@ -108,8 +108,7 @@ def test_tokens_create_prints_only_the_token_on_stdout(settings: Settings) -> No
     assert "expires" in result.stderr
     platform = Platform.open(settings)
     try:
-        with platform.transaction() as session:
-            assert actor_for_token(session, token).username == "psb-clerk"
+        assert actor_for_token(platform, token).username == "psb-clerk"
     finally:
         platform.close()
     revoked = run(settings, "tokens", "revoke", "1")

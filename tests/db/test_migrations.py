@@ -69,3 +69,31 @@ def test_existing_accounts_with_two_platform_roles_stop_the_migration_and_are_na
         connection.execute(text("DELETE FROM user_roles WHERE user_id = 1 AND role <> 'manager'"))
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_the_migrations_can_be_undone_and_redone(engine: Engine) -> None:
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, "base")
+    assert migrate.current_revision(engine) is None
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_the_platform_role_index_has_the_condition_the_models_declare(engine: Engine) -> None:
+    """Alembic's comparison ignores partial-index conditions, so check this one directly."""
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            definition = connection.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'uq_user_roles_one_platform_role'")
+            ).scalar_one()
+        else:
+            definition = connection.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_user_roles_one_platform_role'")
+            ).scalar_one()
+    normalised = " ".join(definition.replace("(", " ").replace(")", " ").replace("::text", "").split()).lower()
+    for role in ("auditor", "manager", "operator"):
+        assert f"'{role}'" in normalised
+    for role in ("org_admin", "provider", "consumer"):
+        assert f"'{role}'" not in normalised
+    assert "unique" in normalised

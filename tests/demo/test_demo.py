@@ -12,7 +12,7 @@ from sluice.demo.build import DEMO_PASSWORD, build_demo, login_hint
 from sluice.demo.government import ACCOUNTS
 from sluice.errors import Conflict
 from sluice.identity import service
-from sluice.identity.authn import actor_for_password
+from sluice.identity.authn import verify_login
 from sluice.identity.roles import PLATFORM_ROLES
 from sluice.platform import Platform
 from sluice.settings import Settings
@@ -46,8 +46,7 @@ def test_the_demo_has_the_named_accounts_with_their_roles(demo: Platform) -> Non
 
 @pytest.mark.parametrize("username", [a.username for a in ACCOUNTS][:5])
 def test_every_demo_account_signs_in_with_the_demo_password(demo: Platform, username: str) -> None:
-    with demo.transaction() as session:
-        assert actor_for_password(session, username, DEMO_PASSWORD) is not None
+    assert verify_login(demo, username, DEMO_PASSWORD).username == username
 
 
 def test_the_login_hint_names_accounts_and_password(demo: Platform) -> None:

@@ -14,12 +14,12 @@ from sluice.clock import FixedClock
 from sluice.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from sluice.identity import credentials, service
 from sluice.identity.actor import Actor
-from sluice.identity.authn import actor_for_token
+from sluice.identity.authn import check_token, record_token_use
 from sluice.identity.models import ApiToken
 from sluice.identity.roles import OrgKind, Role
 from sluice.identity.schemas import OrganisationCreate, UserCreate
 from sluice.platform import Platform
-from tests.conftest import SYSTEM
+from tests.conftest import START, SYSTEM
 
 
 def add_org(session: Session, code: str, kind: OrgKind = OrgKind.DEPARTMENT) -> None:
@@ -34,7 +34,7 @@ def add_user(session: Session, username: str, org: str, *roles: Role, actor: Act
 
 def as_user(session: Session, username: str) -> Actor:
     token = service.create_token(session, SYSTEM, username=username)
-    return actor_for_token(session, token.token)
+    return check_token(session, token.token).actor
 
 
 @pytest.fixture
@@ -69,18 +69,15 @@ def test_usernames_are_unique(db: Session) -> None:
         add_user(db, "op", "platform", Role.AUDITOR)
 
 
-@pytest.mark.parametrize("actor_name", ["op", None])
-def test_creating_an_account_with_two_platform_roles_is_refused(db: Session, actor_name: str | None) -> None:
-    actor = as_user(db, actor_name) if actor_name else SYSTEM
+def test_creating_an_account_with_two_platform_roles_is_refused(db: Session) -> None:
     with pytest.raises(Invalid, match="separation of management, operation and review"):
-        add_user(db, "both", "platform", Role.MANAGER, Role.AUDITOR, actor=actor)
+        add_user(db, "both", "platform", Role.MANAGER, Role.AUDITOR)
     assert db.scalar(select(AuditEvent).where(AuditEvent.target == "user:both")) is None
 
 
 def test_changing_an_account_to_hold_two_platform_roles_is_refused(db: Session) -> None:
-    operator = as_user(db, "op")
     with pytest.raises(Invalid) as refused:
-        service.set_roles(db, operator, username="boss", roles=frozenset({Role.MANAGER, Role.OPERATOR}))
+        service.set_roles(db, SYSTEM, username="boss", roles=frozenset({Role.MANAGER, Role.OPERATOR}))
     assert refused.value.detail["roles"] == ["manager", "operator"]
     assert service.get_user(db, SYSTEM, username="boss").roles == [Role.MANAGER]
 
@@ -93,14 +90,52 @@ def test_the_operator_cannot_grant_itself_manager_or_auditor(db: Session, new_ro
     assert service.get_user(db, SYSTEM, username="op").roles == [Role.OPERATOR]
 
 
-def test_the_operator_manages_other_accounts_and_it_is_recorded(db: Session) -> None:
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.AUDITOR, Role.OPERATOR])
+def test_the_operator_cannot_create_a_platform_account_over_the_network(db: Session, role: Role) -> None:
+    with pytest.raises(Forbidden, match="shell"):
+        add_user(db, "puppet", "platform", role, actor=as_user(db, "op"))
+
+
+def test_the_operator_cannot_promote_or_demote_platform_accounts(db: Session) -> None:
     operator = as_user(db, "op")
-    updated = service.set_roles(db, operator, username="watch", roles=frozenset())
-    assert updated.roles == []
+    add_user(db, "spare", "platform")  # a platform account with no role yet (from the shell)
+    with pytest.raises(Forbidden, match="shell"):
+        service.set_roles(db, operator, username="spare", roles=frozenset({Role.MANAGER}))
+    with pytest.raises(Forbidden, match="shell"):
+        service.set_roles(db, operator, username="watch", roles=frozenset())
+    assert service.get_user(db, SYSTEM, username="watch").roles == [Role.AUDITOR]
+
+
+@pytest.mark.parametrize("target", ["boss", "watch"])
+def test_the_operator_cannot_disable_the_manager_or_the_auditor(db: Session, target: str) -> None:
+    with pytest.raises(Forbidden, match="shell"):
+        service.disable_user(db, as_user(db, "op"), username=target)
+    assert not service.get_user(db, SYSTEM, username=target).disabled
+
+
+def test_initial_passwords_come_only_from_the_shell(db: Session) -> None:
+    data = UserCreate(username="psb-clerk", org_code="psb", roles=[Role.PROVIDER])
+    with pytest.raises(Forbidden, match="shell"):
+        service.create_user(db, as_user(db, "op"), data=data, password="a long enough secret")
+    assert service.create_user(db, SYSTEM, data=data, password="a long enough secret").has_password
+
+
+def test_the_operator_manages_department_accounts_and_it_is_recorded(db: Session) -> None:
+    operator = as_user(db, "op")
+    updated = service.set_roles(db, operator, username="psb-admin", roles=frozenset({Role.PROVIDER}))
+    assert updated.roles == [Role.PROVIDER]
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.roles")).one()
     assert event.actor == "op"
-    assert '"before":["auditor"]' in event.entry
-    assert '"after":[]' in event.entry
+    assert '"before":["org_admin","provider"]' in event.entry
+    assert '"after":["provider"]' in event.entry
+
+
+def test_reserved_names_cannot_be_accounts() -> None:
+    from pydantic import ValidationError
+
+    for name in ("system", "anonymous"):
+        with pytest.raises(ValidationError, match="reserved"):
+            UserCreate(username=name, org_code="psb")
 
 
 def test_manager_and_auditor_cannot_create_accounts(db: Session) -> None:
@@ -114,12 +149,43 @@ def test_an_org_admin_manages_only_its_own_organisation_with_organisation_roles(
     add_user(db, "psb-clerk", "psb", Role.PROVIDER, actor=admin)
     with pytest.raises(Forbidden, match="own organisation"):
         add_user(db, "civil-spy", "civil", Role.CONSUMER, actor=admin)
-    with pytest.raises(Forbidden, match="organisation roles"):
+    with pytest.raises(Forbidden, match="shell"):
         add_user(db, "psb-op", "psb", Role.OPERATOR, actor=admin)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         service.disable_user(db, admin, username="civil-analyst")
+    with pytest.raises(NotFound):
+        service.set_roles(db, admin, username="civil-analyst", roles=frozenset({Role.ORG_ADMIN}))
+    with pytest.raises(Forbidden, match="shell"):
+        service.set_roles(db, admin, username="psb-clerk", roles=frozenset({Role.MANAGER}))
+    service.set_roles(db, admin, username="psb-clerk", roles=frozenset({Role.PROVIDER, Role.CONSUMER}))
     service.disable_user(db, admin, username="psb-clerk")
     assert service.get_user(db, SYSTEM, username="psb-clerk").disabled
+    service.enable_user(db, admin, username="psb-clerk")
+    assert not service.get_user(db, SYSTEM, username="psb-clerk").disabled
+
+
+def test_an_account_disabled_by_the_operator_is_not_re_enabled_by_its_org_admin(db: Session) -> None:
+    add_user(db, "psb-clerk", "psb", Role.PROVIDER)
+    service.disable_user(db, as_user(db, "op"), username="psb-clerk")
+    with pytest.raises(Forbidden, match="disabled by op"):
+        service.enable_user(db, as_user(db, "psb-admin"), username="psb-clerk")
+    service.disable_user(db, SYSTEM, username="psb-admin")
+    with pytest.raises(Forbidden, match="disabled by system"):
+        service.enable_user(db, as_user(db, "op"), username="psb-admin")
+    service.enable_user(db, SYSTEM, username="psb-admin")
+
+
+def test_who_cannot_see_an_account_is_told_it_does_not_exist(db: Session) -> None:
+    analyst = as_user(db, "civil-analyst")
+    for username in ("boss", "ghost"):
+        with pytest.raises(NotFound, match="that you may see"):
+            service.get_user(db, analyst, username=username)
+        with pytest.raises(Forbidden, match="operator or org_admin"):
+            service.disable_user(db, analyst, username=username)
+    admin = as_user(db, "psb-admin")
+    for username in ("boss", "ghost"):
+        with pytest.raises(NotFound, match="that you may see"):
+            service.disable_user(db, admin, username=username)
 
 
 def test_a_consumer_cannot_list_or_create_accounts(db: Session) -> None:
@@ -140,7 +206,7 @@ def test_the_anonymous_public_must_sign_in_to_see_accounts(db: Session) -> None:
 def test_an_org_admin_lists_its_own_organisation_only(db: Session) -> None:
     admin = as_user(db, "psb-admin")
     assert [u.username for u in service.list_users(db, admin, org_code="psb").items] == ["psb-admin"]
-    with pytest.raises(Forbidden, match="org_code=psb"):
+    with pytest.raises(Forbidden, match="organisation=psb"):
         service.list_users(db, admin)
 
 
@@ -156,6 +222,17 @@ def test_accounts_are_listed_in_pages(db: Session) -> None:
 def test_a_forged_cursor_is_refused(db: Session) -> None:
     with pytest.raises(Invalid, match="cursor"):
         service.list_users(db, SYSTEM, cursor="not-a-cursor!")
+
+
+def test_a_lost_race_keeps_the_rest_of_the_transaction(db: Session) -> None:
+    """The database refuses a duplicate the use case's own check could not see; earlier work survives."""
+    from sluice.db.errors import refused_as
+    from sluice.identity.models import Organisation
+
+    add_org(db, "tax")
+    with pytest.raises(Conflict, match="raced"), refused_as(db, Conflict("raced")):
+        db.add(Organisation(code="civil", name_zh="x", name_en="x", kind="department", created_at=START))
+    assert service.get_organisation(db, SYSTEM, code="tax").code == "tax"
 
 
 def test_nobody_can_disable_their_own_account(db: Session) -> None:
@@ -176,27 +253,29 @@ def test_a_token_is_random_shown_once_and_stored_only_as_its_hash(db: Session) -
     assert stored.token_hash == credentials.token_hash(issued.token)
     assert issued.token not in {stored.token_hash, stored.prefix, stored.name}
     listed = service.list_tokens(db, SYSTEM, username="civil-analyst")
-    assert all(not hasattr(t, "token") for t in listed)
+    assert issued.token not in str([t.model_dump_json() for t in listed])
     assert issued.token not in "".join(e.entry for e in db.scalars(select(AuditEvent)))
 
 
 def test_a_token_identifies_its_account_and_records_its_last_use(db: Session, clock: FixedClock) -> None:
     issued = service.create_token(db, SYSTEM, username="civil-analyst")
-    actor = actor_for_token(db, issued.token)
-    assert (actor.username, actor.org_code, actor.roles) == (
-        "civil-analyst",
-        "civil",
-        frozenset({Role.CONSUMER}),
-    )
+    checked = check_token(db, issued.token)
+    actor = checked.actor
+    assert (actor.username, actor.org_code, actor.roles) == ("civil-analyst", "civil", frozenset({Role.CONSUMER}))
+    assert checked.touch_due
+    record_token_use(db, checked.token_id)
     assert db.get(ApiToken, issued.id).last_used_at == clock.now()  # type: ignore[union-attr]
+    assert not check_token(db, issued.token).touch_due
+    clock.advance(timedelta(minutes=1))
+    assert check_token(db, issued.token).touch_due
 
 
 def test_an_expired_token_is_refused(db: Session, clock: FixedClock) -> None:
     issued = service.create_token(db, SYSTEM, username="civil-analyst", expires_at=clock.now() + timedelta(hours=1))
-    actor_for_token(db, issued.token)
+    check_token(db, issued.token)
     clock.advance(timedelta(hours=1))
     with pytest.raises(Unauthenticated, match="expired"):
-        actor_for_token(db, issued.token)
+        check_token(db, issued.token)
 
 
 def test_an_expiry_in_the_past_is_refused(db: Session, clock: FixedClock) -> None:
@@ -206,25 +285,38 @@ def test_an_expiry_in_the_past_is_refused(db: Session, clock: FixedClock) -> Non
 
 def test_a_revoked_token_is_refused_at_once(db: Session) -> None:
     issued = service.create_token(db, SYSTEM, username="civil-analyst")
-    owner = actor_for_token(db, issued.token)
+    owner = check_token(db, issued.token).actor
     service.revoke_token(db, owner, token_id=issued.id)
     with pytest.raises(Unauthenticated):
-        actor_for_token(db, issued.token)
+        check_token(db, issued.token)
 
 
 def test_a_disabled_account_s_tokens_stop_working(db: Session) -> None:
     issued = service.create_token(db, SYSTEM, username="civil-analyst")
     service.disable_user(db, as_user(db, "op"), username="civil-analyst")
     with pytest.raises(Unauthenticated, match="disabled"):
-        actor_for_token(db, issued.token)
+        check_token(db, issued.token)
     service.enable_user(db, as_user(db, "op"), username="civil-analyst")
-    assert actor_for_token(db, issued.token).username == "civil-analyst"
+    assert check_token(db, issued.token).actor.username == "civil-analyst"
 
 
 def test_unknown_and_malformed_tokens_are_refused(db: Session) -> None:
     for secret in ("", "slc_nope", "Bearer x", credentials.new_token()):
         with pytest.raises(Unauthenticated):
-            actor_for_token(db, secret)
+            check_token(db, secret)
+
+
+def test_a_token_made_over_the_network_expires_and_never_outlives_its_maker(db: Session, clock: FixedClock) -> None:
+    short = service.create_token(db, SYSTEM, username="civil-analyst", expires_at=clock.now() + timedelta(hours=12))
+    maker = check_token(db, short.token).actor
+    child = service.create_token(db, maker, username="civil-analyst")
+    assert child.expires_at == short.expires_at
+    with pytest.raises(Invalid, match="cannot outlive"):
+        service.create_token(db, maker, username="civil-analyst", expires_at=clock.now() + timedelta(days=2))
+    forever = service.create_token(db, SYSTEM, username="civil-analyst")
+    assert forever.expires_at is None
+    capped = service.create_token(db, check_token(db, forever.token).actor, username="civil-analyst")
+    assert capped.expires_at == clock.now() + timedelta(days=365)
 
 
 def test_nobody_can_make_a_token_for_someone_else_not_even_the_operator(db: Session) -> None:

@@ -10,9 +10,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from sluice.api.deps import PlatformDep
-from sluice.errors import Unauthenticated
 from sluice.identity import service
-from sluice.identity.authn import actor_for_password
+from sluice.identity.authn import verify_login
 
 router = APIRouter(prefix="/api/v1/auth", tags=["identity"])
 
@@ -27,14 +26,13 @@ class AccessToken(BaseModel):
 
 @router.post("/token", response_model=AccessToken, summary="Sign in with username and password; get a 12-hour token")
 def sign_in(platform: PlatformDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> AccessToken:
-    # The failure is committed (counted towards lock-out, written to the audit log) before refusing.
+    actor = verify_login(platform, form.username, form.password)
     with platform.transaction() as session:
-        actor = actor_for_password(session, form.username, form.password)
-        if actor is not None:
-            expires_at = platform.clock.now() + LOGIN_TOKEN_LIFETIME
-            token = service.create_token(session, actor, username=actor.username, name="login", expires_at=expires_at)
-    if actor is None:
-        raise Unauthenticated(
-            "wrong username or password (after 5 failures in a row the account is locked for 15 minutes)"
+        token = service.create_token(
+            session,
+            actor,
+            username=actor.username,
+            name="login",
+            expires_at=platform.clock.now() + LOGIN_TOKEN_LIFETIME,
         )
     return AccessToken(access_token=token.token, expires_in=int(LOGIN_TOKEN_LIFETIME.total_seconds()))

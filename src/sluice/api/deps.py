@@ -1,4 +1,4 @@
-"""Typed dependencies: the platform, a transactional session and the calling actor."""
+"""Typed dependencies: the platform, transactional sessions and the calling actor."""
 
 from __future__ import annotations
 
@@ -31,20 +31,27 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 def get_session(platform: PlatformDep) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back if it raises."""
+    """One write transaction per request: committed when the route returns, rolled back if it raises."""
     with platform.transaction() as session:
+        yield session
+
+
+def get_read_session(platform: PlatformDep) -> Iterator[Session]:
+    """A read-only transaction, for routes that change nothing (never queues behind a writer)."""
+    with platform.reading() as session:
         yield session
 
 
 # scope="function": commit before the response is sent, so what a client was told happened is durable.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
-def get_actor(session: SessionDep, token: Annotated[str | None, Depends(bearer)]) -> Actor:
+def get_actor(platform: PlatformDep, token: Annotated[str | None, Depends(bearer)]) -> Actor:
     """The caller: the account of the bearer token, or the anonymous public when none is sent."""
     if token is None:
         return Actor.anonymous()
-    return actor_for_token(session, token)
+    return actor_for_token(platform, token)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

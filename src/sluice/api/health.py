@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from sluice import __version__
-from sluice.api.deps import SessionDep
+from sluice.api.deps import ReadSessionDep
 
 router = APIRouter(tags=["health"])
 
@@ -19,6 +19,6 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", response_model=Health, summary="Is this instance up and can it reach its database?")
-def healthz(session: SessionDep) -> Health:
+def healthz(session: ReadSessionDep) -> Health:
     session.execute(text("SELECT 1"))
     return Health(status="ok", version=__version__, database="ok")

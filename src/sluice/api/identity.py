@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sluice.api.deps import ActorDep, SessionDep
+from sluice.api.deps import ActorDep, ReadSessionDep, SessionDep
 from sluice.identity import service
 from sluice.identity.roles import OrgKind
 from sluice.identity.schemas import (
@@ -25,17 +25,17 @@ from sluice.pagination import Page
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
 Cursor = Annotated[str | None, Query(alias="next", description="The `next` value of the previous page.")]
-Limit = Annotated[int, Query(ge=1, le=10_000, description="Items per page.")]
+Limit = Annotated[int, Query(description="Items per page, 1 to SLUICE_PAGE_SIZE_MAX (500).")]
 
 
 @router.get("/me", response_model=Me, summary="The calling account, its organisation and roles")
-def read_me(session: SessionDep, actor: ActorDep) -> Me:
+def read_me(session: ReadSessionDep, actor: ActorDep) -> Me:
     return service.whoami(session, actor)
 
 
 @router.get("/organisations", response_model=Page[OrganisationPublic], summary="List organisations")
 def list_organisations(
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: ActorDep,
     kind: OrgKind | None = None,
     cursor: Cursor = None,
@@ -55,13 +55,13 @@ def create_organisation(session: SessionDep, actor: ActorDep, body: Organisation
 
 
 @router.get("/organisations/{code}", response_model=OrganisationPublic, summary="Show one organisation")
-def read_organisation(session: SessionDep, actor: ActorDep, code: str) -> OrganisationPublic:
+def read_organisation(session: ReadSessionDep, actor: ActorDep, code: str) -> OrganisationPublic:
     return service.get_organisation(session, actor, code=code)
 
 
 @router.get("/users", response_model=Page[UserPublic], summary="List accounts")
 def list_users(
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: ActorDep,
     org_code: Annotated[str | None, Query(alias="organisation")] = None,
     cursor: Cursor = None,
@@ -76,7 +76,7 @@ def create_user(session: SessionDep, actor: ActorDep, body: UserCreate) -> UserP
 
 
 @router.get("/users/{username}", response_model=UserPublic, summary="Show one account")
-def read_user(session: SessionDep, actor: ActorDep, username: str) -> UserPublic:
+def read_user(session: ReadSessionDep, actor: ActorDep, username: str) -> UserPublic:
     return service.get_user(session, actor, username=username)
 
 
@@ -96,7 +96,7 @@ def enable_user(session: SessionDep, actor: ActorDep, username: str) -> UserPubl
 
 
 @router.get("/tokens", response_model=list[TokenPublic], summary="List my API tokens")
-def list_my_tokens(session: SessionDep, actor: ActorDep) -> list[TokenPublic]:
+def list_my_tokens(session: ReadSessionDep, actor: ActorDep) -> list[TokenPublic]:
     return service.list_tokens(session, actor, username=actor.username)
 
 

@@ -57,6 +57,12 @@ def transaction() -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def reading() -> Iterator[Session]:
+    with platform() as opened, opened.reading() as session:
+        yield session
+
+
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Print a domain error as one clear line on stderr and exit 1, instead of a traceback."""
 

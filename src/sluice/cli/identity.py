@@ -12,7 +12,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
-from sluice.cli.context import SYSTEM, err, fail, out, reports_errors, transaction
+from sluice.cli.context import SYSTEM, err, fail, out, platform, reading, reports_errors, transaction
 from sluice.identity import service
 from sluice.identity.roles import OrgKind, parse_roles
 from sluice.identity.schemas import OrganisationCreate, UserCreate
@@ -49,7 +49,7 @@ def orgs_list(
     kind: Annotated[OrgKind | None, typer.Option(help="Only this kind.")] = None, json: JsonOption = False
 ) -> None:
     """List organisations."""
-    with transaction() as session:
+    with reading() as session:
         found = _all_pages(lambda cursor: service.list_organisations(session, SYSTEM, kind=kind, cursor=cursor))
     if json:
         out.print_json(data=[o.model_dump(mode="json") for o in found])
@@ -74,11 +74,9 @@ def users_add(
     """Create an account. Roles: manager, operator, auditor (platform); org_admin, provider, consumer."""
     password = _read_password() if password_stdin else None
     roles = sorted(parse_roles(role or []))
-    data = _validated(
-        UserCreate, username=username, org_code=org, roles=roles, display_name=display_name, password=password
-    )
+    data = _validated(UserCreate, username=username, org_code=org, roles=roles, display_name=display_name)
     with transaction() as session:
-        user = service.create_user(session, SYSTEM, data=data)
+        user = service.create_user(session, SYSTEM, data=data, password=password)
     err.print(f"account {user.username} created in {user.organisation} with roles {_roles(user.roles)}")
 
 
@@ -89,7 +87,7 @@ def users_list(
     json: JsonOption = False,
 ) -> None:
     """List accounts."""
-    with transaction() as session:
+    with reading() as session:
         found = _all_pages(lambda cursor: service.list_users(session, SYSTEM, org_code=org, cursor=cursor))
     if json:
         out.print_json(data=[u.model_dump(mode="json") for u in found])
@@ -153,9 +151,10 @@ def tokens_create(
     ] = None,
 ) -> None:
     """Create an API token and print only the token, so a script can capture it."""
-    expires_at = parse_expiry(expires, datetime.now(UTC)) if expires else None
-    with transaction() as session:
-        token = service.create_token(session, SYSTEM, username=username, name=name, expires_at=expires_at)
+    with platform() as opened:
+        expires_at = parse_expiry(expires, opened.clock.now()) if expires else None
+        with opened.transaction() as session:
+            token = service.create_token(session, SYSTEM, username=username, name=name, expires_at=expires_at)
     sys.stdout.write(token.token + "\n")
     until = f", expires {token.expires_at.isoformat()}" if token.expires_at else ""
     err.print(f"token {token.id} for {username}{until}; it is shown once, keep it secret")
@@ -165,7 +164,7 @@ def tokens_create(
 @reports_errors
 def tokens_list(username: Annotated[str, typer.Argument(help="The account.")], json: JsonOption = False) -> None:
     """List an account's tokens (never their secrets)."""
-    with transaction() as session:
+    with reading() as session:
         found = service.list_tokens(session, SYSTEM, username=username)
     if json:
         out.print_json(data=[t.model_dump(mode="json") for t in found])

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+SQLITE_BEGIN = "sluice_sqlite_begin"
+
 
 def create_db_engine(url: str) -> Engine:
     """An engine for the metadata database, tuned per backend."""
@@ -32,10 +34,18 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of failing on upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers BEGIN IMMEDIATE: they take the write lock at once and queue (busy_timeout) instead of
+        # failing when a read transaction tries to upgrade. Readers (see `reader_engine`) BEGIN DEFERRED and
+        # never wait for a writer in WAL mode.
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def reader_engine(engine: Engine) -> Engine:
+    """The same engine and pool, for read-only transactions (on SQLite they do not take the write lock)."""
+    return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
 
 
 def redact_url(url: str) -> str:

@@ -59,9 +59,8 @@ def add_accounts(build: DemoBuild, session: Session) -> None:
             display_name=account.display_name,
             org_code=account.org_code,
             roles=list(account.roles),
-            password=DEMO_PASSWORD,
         )
-        identity.create_user(session, DEMO_ACTOR, data=data)
+        identity.create_user(session, DEMO_ACTOR, data=data, password=DEMO_PASSWORD)
         build.progress("accounts", number, len(ACCOUNTS))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from sluice.identity.roles import OrgKind, Role
@@ -24,6 +25,7 @@ class Actor:
     org_kind: OrgKind | None = None
     roles: frozenset[Role] = field(default_factory=frozenset)
     via: str = ""  # how the actor proved who it is: "token:<id>", "password", "cli"
+    credential_expires_at: datetime | None = None  # when the credential it presented stops working
 
     @classmethod
     def anonymous(cls) -> Actor:

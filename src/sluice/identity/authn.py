@@ -1,13 +1,17 @@
 """Authentication: turning a token or a password into an ``Actor``.
 
 These run before any use case (there is no actor yet to check), so they are not use cases themselves.
+Password checks run outside any database transaction: argon2 takes a sizeable fraction of a second, and a
+transaction held through it would queue every other writer behind each sign-in.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from sluice.audit.log import record
@@ -17,12 +21,22 @@ from sluice.identity import credentials
 from sluice.identity.actor import Actor, ActorKind
 from sluice.identity.models import ApiToken, User
 from sluice.identity.roles import OrgKind
+from sluice.identity.schemas import USERNAME_PATTERN
+from sluice.platform import Platform
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
+TOKEN_REFUSED = (
+    "the token is not valid: it is unknown, revoked or expired; sign in again or create a new one "  # noqa: S105
+    "with `sluice tokens create`"
+)
+LOGIN_REFUSED = (
+    f"wrong username or password (after {MAX_FAILED_LOGINS} failures in a row an account is locked for "
+    f"{int(LOCKOUT.total_seconds() // 60)} minutes)"
+)
 
 
-def actor_for_user(user: User, via: str) -> Actor:
+def actor_for_user(user: User, via: str, credential_expires_at: datetime | None = None) -> Actor:
     return Actor(
         kind=ActorKind.USER,
         username=user.username,
@@ -32,60 +46,119 @@ def actor_for_user(user: User, via: str) -> Actor:
         org_kind=OrgKind(user.organisation.kind),
         roles=user.roles,
         via=via,
+        credential_expires_at=credential_expires_at,
     )
 
 
-def actor_for_token(session: Session, secret: str) -> Actor:
-    """The account a bearer token belongs to; refused if unknown, revoked, expired or disabled."""
-    refused = "the token is not valid: it is unknown, revoked or expired; create a new one with `sluice tokens create`"
+@dataclass(frozen=True)
+class TokenCheck:
+    actor: Actor
+    token_id: int
+    touch_due: bool  # the token's last-used time is older than SLUICE_TOKEN_TOUCH_SECONDS
+
+
+def check_token(session: Session, secret: str) -> TokenCheck:
+    """The account a bearer token belongs to (reads only); refused if unknown, revoked, expired or disabled."""
     if not secret.startswith(credentials.TOKEN_PREFIX):
-        raise Unauthenticated(refused)
+        raise Unauthenticated(TOKEN_REFUSED)
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == credentials.token_hash(secret))).one_or_none()
     at = now(session)
     if token is None or token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= at):
-        raise Unauthenticated(refused)
+        raise Unauthenticated(TOKEN_REFUSED)
     if token.user.disabled_at is not None:
         raise Unauthenticated("the account this token belongs to is disabled")
     touch = timedelta(seconds=settings_of(session).token_touch_seconds)
-    if token.last_used_at is None or at - token.last_used_at >= touch:
-        token.last_used_at = at
-    return actor_for_user(token.user, via=f"token:{token.id}")
+    due = token.last_used_at is None or at - token.last_used_at >= touch
+    actor = actor_for_user(token.user, via=f"token:{token.id}", credential_expires_at=token.expires_at)
+    return TokenCheck(actor=actor, token_id=token.id, touch_due=due)
 
 
-def actor_for_password(session: Session, username: str, password: str) -> Actor | None:
-    """The account if the password is right, else None (and the failure is counted and recorded).
+def record_token_use(session: Session, token_id: int) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now(session)))
 
-    After ``MAX_FAILED_LOGINS`` failures in a row the account is locked for ``LOCKOUT``. The caller must
-    commit even when None comes back, so that the failure count and the audit event are kept.
+
+def actor_for_token(platform: Platform, secret: str) -> Actor:
+    """Check a token in a read-only transaction; write its last-used time (briefly) only when due."""
+    with platform.reading() as session:
+        checked = check_token(session, secret)
+    if checked.touch_due:
+        with platform.transaction() as session:
+            record_token_use(session, checked.token_id)
+    return checked.actor
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    user_id: int
+    stored_hash: str
+    failures: int
+
+
+def verify_login(platform: Platform, username: str, password: str) -> Actor:
+    """The account if the password is right; otherwise ``Unauthenticated``, with the failure counted and recorded.
+
+    Each attempt is first reserved by an atomic increment that only succeeds while the account is not locked,
+    so parallel guesses cannot exceed ``MAX_FAILED_LOGINS`` before the lock-out.
     """
-    at = now(session)
-    user = session.scalars(select(User).where(User.username == username)).one_or_none()
-    if user is None or user.password_hash is None:
+    attempt = _reserve_attempt(platform, username)
+    if attempt is None:
         credentials.burn_password_check(password)
-        record(session, Actor.anonymous(), "login.failed", f"user:{username}", reason="unknown")
-        return None
-    if user.disabled_at is not None or (user.locked_until is not None and user.locked_until > at):
-        credentials.burn_password_check(password)
-        reason = "disabled" if user.disabled_at is not None else "locked"
-        record(session, Actor.anonymous(), "login.failed", f"user:{username}", reason=reason)
-        return None
-    if not credentials.verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = at + LOCKOUT
-        record(
-            session,
-            Actor.anonymous(),
-            "login.failed",
-            f"user:{username}",
-            reason="password",
-            failures=user.failed_logins,
-        )
-        return None
-    if credentials.password_needs_rehash(user.password_hash):
-        user.password_hash = credentials.hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    actor = actor_for_user(user, via="password")
-    record(session, actor, "login.ok", f"user:{username}")
+        raise Unauthenticated(LOGIN_REFUSED)
+    correct = credentials.verify_password(attempt.stored_hash, password)
+    with platform.transaction() as session:
+        user = session.get(User, attempt.user_id)
+        assert user is not None
+        if not correct:
+            if attempt.failures >= MAX_FAILED_LOGINS:
+                user.locked_until = now(session) + LOCKOUT
+            record(
+                session,
+                Actor.anonymous(),
+                "login.failed",
+                f"user:{username}",
+                reason="password",
+                failures=attempt.failures,
+            )
+        else:
+            user.failed_logins = 0
+            user.locked_until = None
+            if credentials.password_needs_rehash(attempt.stored_hash):
+                user.password_hash = credentials.hash_password(password)
+            actor = actor_for_user(user, via="password")
+            record(session, actor, "login.ok", f"user:{username}")
+    if not correct:
+        raise Unauthenticated(LOGIN_REFUSED)
     return actor
+
+
+def _reserve_attempt(platform: Platform, username: str) -> _Attempt | None:
+    """Count an attempt before checking it; None (with the refusal recorded) when it may not be made."""
+    target = f"user:{username[:64]}"
+    with platform.transaction() as session:
+        if not re.fullmatch(USERNAME_PATTERN, username):
+            record(session, Actor.anonymous(), "login.failed", target, reason="malformed")
+            return None
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None or user.password_hash is None:
+            record(session, Actor.anonymous(), "login.failed", target, reason="unknown")
+            return None
+        if user.disabled_at is not None:
+            record(session, Actor.anonymous(), "login.failed", target, reason="disabled")
+            return None
+        at = now(session)
+        # Allowed while unlocked with fewer than MAX failures in flight or on record, or once a lock-out
+        # has run out (which starts the count afresh). SET expressions see the row's old values.
+        lock_over = User.locked_until <= at
+        failures = session.execute(
+            update(User)
+            .where(
+                User.id == user.id,
+                or_(and_(User.locked_until.is_(None), User.failed_logins < MAX_FAILED_LOGINS), lock_over),
+            )
+            .values(failed_logins=case((lock_over, 1), else_=User.failed_logins + 1), locked_until=None)
+            .returning(User.failed_logins)
+        ).scalar_one_or_none()
+        if failures is None:
+            record(session, Actor.anonymous(), "login.failed", target, reason="locked")
+            return None
+        return _Attempt(user_id=user.id, stored_hash=user.password_hash, failures=failures)

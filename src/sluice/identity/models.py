@@ -43,6 +43,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_by: Mapped[str | None] = mapped_column(String(64))  # who disabled it ("system" from the shell)
+    disabled_by_org_id: Mapped[int | None] = mapped_column(Integer)  # that account's organisation
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -1,26 +1,32 @@
 """Permission checks of the identity use cases: each takes exactly its use case's arguments.
 
 Checks only decide; they change nothing. ``public`` and ``signed_in`` are shared by other domains.
+
+Platform accounts (manager, operator, auditor) are created, promoted, demoted, disabled and enabled only
+from the platform's shell (`sluice users …`): no network account — not even the operator — can put a
+person into, or take one out of, the roles that watch each other. A caller who may not see an account is
+told it does not exist, so account names cannot be probed.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sluice.errors import Forbidden, NotFound, Unauthenticated
 from sluice.identity.actor import Actor
 from sluice.identity.models import ApiToken, User
+from sluice.identity.queries import find_user
 from sluice.identity.roles import ORG_ROLES, PLATFORM_ROLES, Role
 from sluice.identity.schemas import OrganisationCreate, UserCreate
 
 DIRECTORY_READERS = PLATFORM_ROLES  # manager, operator and auditor may read every account
+SHELL_ONLY = "platform accounts and roles are managed only from the platform's shell (`sluice users …`)"
 
 
 def public(session: Session, actor: Actor, *args: object, **kwargs: object) -> None:
-    """Anyone, signed in or not (the open-data public included)."""
+    """Anyone, signed in or not (the open-data public included). Only for use cases that change nothing."""
 
 
 def signed_in(session: Session, actor: Actor, *args: object, **kwargs: object) -> None:
@@ -51,35 +57,41 @@ def can_list_users(
     signed_in(session, actor)
     if actor.is_system or actor.roles & DIRECTORY_READERS:
         return
-    if actor.has(Role.ORG_ADMIN) and org_code == actor.org_code:
-        return
     if actor.has(Role.ORG_ADMIN):
-        message = f"as org_admin you may list only your own organisation's accounts: pass org_code={actor.org_code}"
-    else:
-        message = "listing accounts needs the org_admin role (or a platform role)"
-    raise Forbidden(message, required_role=Role.ORG_ADMIN.value)
+        if org_code == actor.org_code:
+            return
+        raise Forbidden(
+            f"as org_admin you may list only your own organisation's accounts: pass organisation={actor.org_code}"
+        )
+    raise Forbidden(
+        "listing accounts needs the org_admin role (or a platform role)", required_role=Role.ORG_ADMIN.value
+    )
 
 
 def can_read_user(session: Session, actor: Actor, *, username: str) -> None:
     signed_in(session, actor)
     if actor.is_system or actor.roles & DIRECTORY_READERS or actor.username == username:
         return
-    target = _user(session, username)
-    if actor.has(Role.ORG_ADMIN) and actor.org_id == target.org_id:
-        return
-    raise Forbidden(f"you may not see account {username!r}", username=username)
+    _managed_by_org_admin(session, actor, username)
 
 
-def can_create_user(session: Session, actor: Actor, *, data: UserCreate) -> None:
+def can_create_user(session: Session, actor: Actor, *, data: UserCreate, password: str | None = None) -> None:
     signed_in(session, actor)
-    if actor.is_system or actor.has(Role.OPERATOR):
+    if actor.is_system:
+        return
+    if password is not None:
+        raise Forbidden(
+            "initial passwords are set only from the platform's shell (`sluice users add --password-stdin`)"
+        )
+    if set(data.roles) & PLATFORM_ROLES:
+        raise Forbidden(SHELL_ONLY)
+    if actor.has(Role.OPERATOR):
         return
     if actor.has(Role.ORG_ADMIN) and data.org_code == actor.org_code:
         _org_roles_only(set(data.roles))
         return
     raise Forbidden(
-        "accounts are created by the operator, or by an org_admin for its own organisation",
-        org_code=data.org_code,
+        "accounts are created by the operator, or by an org_admin for its own organisation", org_code=data.org_code
     )
 
 
@@ -88,25 +100,32 @@ def can_set_roles(session: Session, actor: Actor, *, username: str, roles: froze
     if actor.is_system:
         return
     if actor.username == username:
-        raise Forbidden(
-            "you cannot change your own roles; ask another operator (or your organisation's admin)",
-            username=username,
-        )
-    if actor.has(Role.OPERATOR):
-        return
-    target = _user(session, username)
-    if actor.has(Role.ORG_ADMIN) and actor.org_id == target.org_id:
-        _org_roles_only(set(roles) | set(target.roles))
-        return
-    raise Forbidden(f"you may not change the roles of {username!r}", username=username)
+        raise Forbidden("you cannot change your own roles; ask the operator (or your organisation's admin)")
+    _may_manage_accounts(actor)
+    target = _visible_target(session, actor, username)
+    if (set(roles) | set(target.roles)) & PLATFORM_ROLES:
+        raise Forbidden(SHELL_ONLY)
+    if not actor.has(Role.OPERATOR):
+        _org_roles_only(set(roles))
 
 
 def can_disable_user(session: Session, actor: Actor, *, username: str) -> None:
-    _can_manage_other_account(session, actor, username, "disable")
+    _can_switch_account(session, actor, username, "disable")
 
 
 def can_enable_user(session: Session, actor: Actor, *, username: str) -> None:
-    _can_manage_other_account(session, actor, username, "enable")
+    """An account is enabled only by an authority at least as high as the one that disabled it."""
+    target = _can_switch_account(session, actor, username, "enable")
+    if target is None or target.disabled_by is None:
+        return
+    if actor.has(Role.OPERATOR):
+        allowed = target.disabled_by != Actor.system().username
+    else:
+        allowed = target.disabled_by_org_id == actor.org_id
+    if not allowed:
+        raise Forbidden(
+            f"{username!r} was disabled by {target.disabled_by}; ask them (or a higher authority) to enable it"
+        )
 
 
 def can_set_password(session: Session, actor: Actor, *, username: str, password: str) -> None:
@@ -127,7 +146,7 @@ def can_list_tokens(session: Session, actor: Actor, *, username: str) -> None:
     signed_in(session, actor)
     if actor.is_system or actor.username == username or actor.has(Role.OPERATOR) or actor.has(Role.AUDITOR):
         return
-    raise Forbidden("you can list only your own tokens", username=username)
+    raise Forbidden("you can list only your own tokens")
 
 
 def can_revoke_token(session: Session, actor: Actor, *, token_id: int) -> None:
@@ -140,18 +159,43 @@ def can_revoke_token(session: Session, actor: Actor, *, token_id: int) -> None:
         raise NotFound(f"you have no token {token_id}", token_id=token_id)
 
 
-def _can_manage_other_account(session: Session, actor: Actor, username: str, verb: str) -> None:
+def _can_switch_account(session: Session, actor: Actor, username: str, verb: str) -> User | None:
+    """Disable/enable: the target (None for the system actor, who may do anything)."""
     signed_in(session, actor)
     if actor.is_system:
-        return
+        return None
     if actor.username == username:
-        raise Forbidden(f"you cannot {verb} your own account", username=username)
+        raise Forbidden(f"you cannot {verb} your own account")
+    _may_manage_accounts(actor)
+    target = _visible_target(session, actor, username)
+    if target.roles & PLATFORM_ROLES:
+        raise Forbidden(SHELL_ONLY)
+    return target
+
+
+def _may_manage_accounts(actor: Actor) -> None:
+    if not (actor.has(Role.OPERATOR) or actor.has(Role.ORG_ADMIN)):
+        raise Forbidden("managing accounts needs the operator or org_admin role")
+
+
+def _visible_target(session: Session, actor: Actor, username: str) -> User:
     if actor.has(Role.OPERATOR):
-        return
-    target = _user(session, username)
-    if actor.has(Role.ORG_ADMIN) and actor.org_id == target.org_id:
-        return
-    raise Forbidden(f"you may not {verb} {username!r}", username=username)
+        return find_user(session, username)
+    return _managed_by_org_admin(session, actor, username)
+
+
+def _managed_by_org_admin(session: Session, actor: Actor, username: str) -> User:
+    """The target, if the actor is org_admin of its organisation; NotFound otherwise (no probing)."""
+    hidden = NotFound(f"no account named {username!r} that you may see", username=username)
+    if not actor.has(Role.ORG_ADMIN):
+        raise hidden
+    try:
+        target = find_user(session, username)
+    except NotFound:
+        raise hidden from None
+    if target.org_id != actor.org_id:
+        raise hidden
+    return target
 
 
 def _org_roles_only(roles: set[Role]) -> None:
@@ -161,10 +205,3 @@ def _org_roles_only(roles: set[Role]) -> None:
             f"an org_admin can grant only organisation roles (org_admin, provider, consumer), not {outside[0]}",
             roles=outside,
         )
-
-
-def _user(session: Session, username: str) -> User:
-    user = session.scalars(select(User).where(User.username == username)).one_or_none()
-    if user is None:
-        raise NotFound(f"no account named {username!r}", username=username)
-    return user

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from sluice.identity.roles import OrgKind, Role
 
@@ -21,9 +21,14 @@ def _org_code(value: str) -> str:
     return value
 
 
+RESERVED_USERNAMES = frozenset({"system", "anonymous"})  # names the audit log uses for non-accounts
+
+
 def _username(value: str) -> str:
     if not re.fullmatch(USERNAME_PATTERN, value):
         raise ValueError(f"{value!r} is not a valid username: {USERNAME_RULE}")
+    if value in RESERVED_USERNAMES:
+        raise ValueError(f"{value!r} is reserved; choose another username")
     return value
 
 
@@ -53,7 +58,6 @@ class UserCreate(BaseModel):
     display_name: str = Field(default="", max_length=200)
     org_code: str = Field(description="The organisation's code.", json_schema_extra={"pattern": ORG_CODE_PATTERN})
     roles: list[Role] = Field(default_factory=list)
-    password: str | None = Field(default=None, description="Portal password (at least 10 characters).")
 
     _check_username = field_validator("username")(_username)
     _check_org_code = field_validator("org_code")(_org_code)
@@ -82,7 +86,10 @@ class Me(UserPublic):
 
 class TokenCreate(BaseModel):
     name: str = Field(default="api", min_length=1, max_length=100)
-    expires_at: datetime | None = Field(default=None, description="Optional expiry (ISO 8601, with zone).")
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="Expiry, ISO 8601 with a time zone; at most SLUICE_TOKEN_MAX_DAYS ahead (the default).",
+    )
 
 
 class TokenPublic(BaseModel):

@@ -6,20 +6,21 @@ first (see ``sluice.usecase``); it records an audit event for each change.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sluice.audit.log import record
+from sluice.db.errors import refused_as
 from sluice.db.session import now, settings_of
 from sluice.errors import Conflict, Invalid, NotFound
 from sluice.identity import credentials
 from sluice.identity import permissions as can
 from sluice.identity.actor import Actor
 from sluice.identity.models import ApiToken, Organisation, User, UserRole
-from sluice.identity.roles import OrgKind, Role, check_role_set
+from sluice.identity.queries import find_organisation, find_user
+from sluice.identity.roles import SEPARATION_OF_DUTIES, OrgKind, Role, check_role_set
 from sluice.identity.schemas import (
     Me,
     NewToken,
@@ -38,7 +39,7 @@ def whoami(session: Session, actor: Actor) -> Me:
     """The calling account, its organisation and its roles."""
     if actor.user_id is None:
         raise NotFound("the local `sluice` command acts as the system, not as an account")
-    user = _user(session, actor.username)
+    user = find_user(session, actor.username)
     public = _user_public(user)
     return Me(
         **public.model_dump(),
@@ -56,15 +57,11 @@ def create_organisation(session: Session, actor: Actor, *, data: OrganisationCre
     """Register an organisation: a government department, an enterprise or the platform itself."""
     if session.scalars(select(Organisation).where(Organisation.code == data.code)).first():
         raise Conflict(f"an organisation with code {data.code!r} already exists", field="code", value=data.code)
-    org = Organisation(
-        code=data.code,
-        name_zh=data.name_zh,
-        name_en=data.name_en,
-        kind=data.kind.value,
-        created_at=now(session),
-    )
-    session.add(org)
-    _flush_or_conflict(session, f"an organisation with code {data.code!r} already exists")
+    with refused_as(session, Conflict(f"an organisation with code {data.code!r} already exists", field="code")):
+        org = Organisation(
+            code=data.code, name_zh=data.name_zh, name_en=data.name_en, kind=data.kind.value, created_at=now(session)
+        )
+        session.add(org)
     record(session, actor, "organisation.create", f"org:{org.code}", kind=org.kind)
     return OrganisationPublic.model_validate(org)
 
@@ -93,32 +90,33 @@ def list_organisations(
 @use_case(can.public)
 def get_organisation(session: Session, actor: Actor, *, code: str) -> OrganisationPublic:
     """One organisation by code."""
-    return OrganisationPublic.model_validate(_organisation(session, code))
+    return OrganisationPublic.model_validate(find_organisation(session, code))
 
 
 # --- accounts ------------------------------------------------------------------------------------------
 
 
 @use_case(can.can_create_user)
-def create_user(session: Session, actor: Actor, *, data: UserCreate) -> UserPublic:
-    """Create an account in an organisation, with roles and optionally a portal password."""
-    org = _organisation(session, data.org_code)
+def create_user(session: Session, actor: Actor, *, data: UserCreate, password: str | None = None) -> UserPublic:
+    """Create an account in an organisation, with roles (and, from the shell only, a portal password)."""
+    org = find_organisation(session, data.org_code)
     roles = frozenset(data.roles)
     check_role_set(roles, OrgKind(org.kind), data.username)
     if session.scalars(select(User).where(User.username == data.username)).first():
         raise Conflict(f"an account named {data.username!r} already exists", field="username")
-    user = User(
-        username=data.username,
-        display_name=data.display_name or data.username,
-        org_id=org.id,
-        organisation=org,
-        password_hash=_password_hash(data.password) if data.password is not None else None,
-        created_at=now(session),
-        failed_logins=0,
-    )
-    user.role_rows = [UserRole(role=r.value) for r in sorted(roles)]
-    session.add(user)
-    _flush_or_conflict(session, f"an account named {data.username!r} already exists")
+    password_hash = _password_hash(password) if password is not None else None
+    with refused_as(session, Conflict(f"an account named {data.username!r} already exists", field="username")):
+        user = User(
+            username=data.username,
+            display_name=data.display_name or data.username,
+            org_id=org.id,
+            organisation=org,
+            password_hash=password_hash,
+            created_at=now(session),
+            failed_logins=0,
+        )
+        user.role_rows = [UserRole(role=r.value) for r in sorted(roles)]
+        session.add(user)
     record(
         session,
         actor,
@@ -138,7 +136,7 @@ def list_users(
     check_limit(limit, settings_of(session).page_size_max)
     query = select(User).order_by(User.id).limit(limit + 1)
     if org_code is not None:
-        query = query.where(User.org_id == _organisation(session, org_code).id)
+        query = query.where(User.org_id == find_organisation(session, org_code).id)
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(User.id > after)
@@ -149,17 +147,20 @@ def list_users(
 @use_case(can.can_read_user)
 def get_user(session: Session, actor: Actor, *, username: str) -> UserPublic:
     """One account."""
-    return _user_public(_user(session, username))
+    return _user_public(find_user(session, username))
 
 
 @use_case(can.can_set_roles)
 def set_roles(session: Session, actor: Actor, *, username: str, roles: frozenset[Role]) -> UserPublic:
     """Replace an account's roles. Refused if the result breaks the separation of duties."""
-    user = _user(session, username)
+    user = find_user(session, username)
     check_role_set(roles, OrgKind(user.organisation.kind), username)
     before = sorted(r.value for r in user.roles)
-    user.role_rows = [UserRole(role=r.value) for r in sorted(roles)]
-    session.flush()
+    # A concurrent change can still break the rule between the check and the write; the database's
+    # one-platform-role index then refuses it, and the caller hears why.
+    refusal = Invalid(f"{username!r} would hold two platform roles", field="roles", rule=SEPARATION_OF_DUTIES)
+    with refused_as(session, refusal):
+        user.role_rows = [UserRole(role=r.value) for r in sorted(roles)]
     after = sorted(r.value for r in roles)
     record(session, actor, "user.roles", f"user:{username}", before=before, after=after)
     return _user_public(user)
@@ -168,9 +169,11 @@ def set_roles(session: Session, actor: Actor, *, username: str, roles: frozenset
 @use_case(can.can_disable_user)
 def disable_user(session: Session, actor: Actor, *, username: str) -> UserPublic:
     """Disable an account: its tokens and password stop working at once. Nothing is deleted."""
-    user = _user(session, username)
+    user = find_user(session, username)
     if user.disabled_at is None:
         user.disabled_at = now(session)
+        user.disabled_by = actor.username
+        user.disabled_by_org_id = actor.org_id
         record(session, actor, "user.disable", f"user:{username}")
     return _user_public(user)
 
@@ -178,9 +181,11 @@ def disable_user(session: Session, actor: Actor, *, username: str) -> UserPublic
 @use_case(can.can_enable_user)
 def enable_user(session: Session, actor: Actor, *, username: str) -> UserPublic:
     """Enable a disabled account again."""
-    user = _user(session, username)
+    user = find_user(session, username)
     if user.disabled_at is not None:
         user.disabled_at = None
+        user.disabled_by = None
+        user.disabled_by_org_id = None
         user.failed_logins = 0
         user.locked_until = None
         record(session, actor, "user.enable", f"user:{username}")
@@ -190,7 +195,7 @@ def enable_user(session: Session, actor: Actor, *, username: str) -> UserPublic:
 @use_case(can.can_set_password)
 def set_password(session: Session, actor: Actor, *, username: str, password: str) -> None:
     """Set an account's portal password (from the platform's shell only)."""
-    user = _user(session, username)
+    user = find_user(session, username)
     user.password_hash = _password_hash(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -204,13 +209,16 @@ def set_password(session: Session, actor: Actor, *, username: str, password: str
 def create_token(
     session: Session, actor: Actor, *, username: str, name: str = "api", expires_at: datetime | None = None
 ) -> NewToken:
-    """Issue an API token. The secret is in the result and nowhere else: only its hash is stored."""
-    user = _user(session, username)
+    """Issue an API token. The secret is in the result and nowhere else: only its hash is stored.
+
+    Over the network a token lives at most SLUICE_TOKEN_MAX_DAYS (the default) and never outlives the
+    credential that made it; from the shell it may live forever.
+    """
+    user = find_user(session, username)
     if user.disabled_at is not None:
         raise Conflict(f"account {username!r} is disabled; enable it before issuing tokens", username=username)
     issued_at = now(session)
-    if expires_at is not None and expires_at <= issued_at:
-        raise Invalid("expires_at must be in the future", field="expires_at", value=expires_at.isoformat())
+    expires_at = _token_expiry(session, actor, issued_at, expires_at)
     secret = credentials.new_token()
     token = ApiToken(
         user_id=user.id,
@@ -237,7 +245,7 @@ def create_token(
 @use_case(can.can_list_tokens)
 def list_tokens(session: Session, actor: Actor, *, username: str) -> list[TokenPublic]:
     """An account's tokens (never their secrets), newest first."""
-    user = _user(session, username)
+    user = find_user(session, username)
     tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
     return [_token_public(t, username) for t in tokens]
 
@@ -257,18 +265,24 @@ def revoke_token(session: Session, actor: Actor, *, token_id: int) -> TokenPubli
 # --- helpers -------------------------------------------------------------------------------------------
 
 
-def _organisation(session: Session, code: str) -> Organisation:
-    org = session.scalars(select(Organisation).where(Organisation.code == code)).one_or_none()
-    if org is None:
-        raise NotFound(f"no organisation with code {code!r}", org_code=code)
-    return org
-
-
-def _user(session: Session, username: str) -> User:
-    user = session.scalars(select(User).where(User.username == username)).one_or_none()
-    if user is None:
-        raise NotFound(f"no account named {username!r}", username=username)
-    return user
+def _token_expiry(session: Session, actor: Actor, issued_at: datetime, asked: datetime | None) -> datetime | None:
+    if asked is not None and asked <= issued_at:
+        raise Invalid("expires_at must be in the future", field="expires_at", value=asked.isoformat())
+    if actor.is_system:
+        return asked
+    latest = issued_at + timedelta(days=settings_of(session).token_max_days)
+    if actor.credential_expires_at is not None:
+        latest = min(latest, actor.credential_expires_at)
+    if asked is None:
+        return latest
+    if asked > latest:
+        raise Invalid(
+            f"a token made now can live until {latest.isoformat()} at the latest (it cannot outlive the "
+            "credential that makes it, nor SLUICE_TOKEN_MAX_DAYS)",
+            field="expires_at",
+            latest=latest.isoformat(),
+        )
+    return asked
 
 
 def _password_hash(password: str) -> str:
@@ -301,12 +315,3 @@ def _token_public(token: ApiToken, username: str) -> TokenPublic:
         revoked_at=token.revoked_at,
         last_used_at=token.last_used_at,
     )
-
-
-def _flush_or_conflict(session: Session, message: str) -> None:
-    """Flush; a unique-constraint race lost to a concurrent writer becomes a Conflict, not a 500."""
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(message) from None

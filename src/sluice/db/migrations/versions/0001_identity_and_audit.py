@@ -46,6 +46,8 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(200), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("disabled_at", UTCDateTime(), nullable=True),
+        sa.Column("disabled_by", sa.String(64), nullable=True),
+        sa.Column("disabled_by_org_id", sa.Integer(), nullable=True),
         sa.Column("failed_logins", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("locked_until", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], name=op.f("fk_users_org_id_organisations")),

@@ -1,0 +1,196 @@
+"""What the catalog use cases take and return."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
+
+from sluice.catalog.vocab import (
+    Category,
+    FieldType,
+    Format,
+    Grade,
+    OpenType,
+    RevisionStatus,
+    Sensitivity,
+    SharingType,
+    UpdateCycle,
+)
+
+RESOURCE_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,31}\.[a-z][a-z0-9_]{1,63}$"
+RESOURCE_CODE_RULE = "<organisation code>.<name>, lower-case letters, digits and '_' (e.g. psb.residents)"
+FIELD_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+ELEMENT_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class Contact(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class FieldSpec(BaseModel):
+    """One information item (信息项) of a resource."""
+
+    name: str = Field(description="Column name: lower-case letters, digits and '_', starting with a letter.")
+    title_zh: str = Field(min_length=1, max_length=200)
+    title_en: str = Field(min_length=1, max_length=200)
+    type: FieldType = FieldType.STRING
+    nullable: bool = True
+    primary_key: bool = False
+    data_element: str | None = Field(default=None, description="Code of the data element the values conform to.")
+    sensitivity: Sensitivity = Sensitivity.NONE
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(FIELD_NAME_PATTERN, value):
+            raise ValueError(
+                f"{value!r} is not a valid field name: lower-case letters, digits and '_', starting with a letter"
+            )
+        return value
+
+
+class ResourceDescription(BaseModel):
+    """Everything a provider says about a resource; one revision of the catalog entry."""
+
+    title_zh: str = Field(min_length=1, max_length=200)
+    title_en: str = Field(min_length=1, max_length=200)
+    abstract_zh: str = Field(default="", max_length=4000)
+    abstract_en: str = Field(default="", max_length=4000)
+    category: Category = Category.DEPARTMENTAL
+    tags: list[Tag] = Field(default_factory=list, max_length=20, description="Topic tags (zh or en).")
+    update_cycle: UpdateCycle = UpdateCycle.IRREGULAR
+    contact: Contact
+    licence: str | None = Field(default=None, max_length=100, description="Licence of open data, e.g. CC-BY-4.0.")
+    sharing_type: SharingType
+    legal_basis: str | None = Field(default=None, max_length=1000, description="Required when not shared.")
+    open_type: OpenType = OpenType.NOT_OPEN
+    grade: Grade = Grade.GENERAL
+    formats: list[Format] = Field(default_factory=lambda: [Format.CSV])
+    fields: list[FieldSpec] = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _dedupe_tags(self) -> ResourceDescription:
+        self.tags = list(dict.fromkeys(self.tags))
+        self.formats = list(dict.fromkeys(self.formats))
+        return self
+
+
+class ResourceCreate(ResourceDescription):
+    code: str = Field(
+        description=f"Resource code: {RESOURCE_CODE_RULE}.", json_schema_extra={"pattern": RESOURCE_CODE_PATTERN}
+    )
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not re.fullmatch(RESOURCE_CODE_PATTERN, value):
+            raise ValueError(f"{value!r} is not a valid resource code: {RESOURCE_CODE_RULE}")
+        return value
+
+
+class ReviewDecision(BaseModel):
+    decision: str = Field(pattern="^(publish|return)$", description="`publish` or `return` (with a comment).")
+    comment: str = Field(default="", max_length=4000)
+
+
+class RevisionPublic(BaseModel):
+    number: int
+    status: RevisionStatus
+    description: ResourceDescription
+    created_by: str
+    created_at: datetime
+    submitted_at: datetime | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_comment: str | None
+
+
+class ResourcePublic(ResourceDescription):
+    """A resource as a caller sees it: the published description, or (for its provider) the working one."""
+
+    code: str
+    organisation: str
+    organisation_name_zh: str
+    organisation_name_en: str
+    revision: int
+    status: RevisionStatus
+    published_at: datetime | None
+    updated_at: datetime
+    pending_revision: int | None = Field(default=None, description="A newer revision under work or review.")
+
+
+class ResourceSummary(BaseModel):
+    code: str
+    title_zh: str
+    title_en: str
+    organisation: str
+    category: Category
+    sharing_type: SharingType
+    open_type: OpenType
+    grade: Grade
+    tags: list[str]
+    formats: list[Format]
+    status: RevisionStatus
+    published_at: datetime | None
+    use_count: int
+
+
+class FacetValue(BaseModel):
+    value: str
+    count: int
+
+
+class SearchResult(BaseModel):
+    count: int
+    items: list[ResourceSummary]
+    facets: dict[str, list[FacetValue]]
+    next: str | None = None
+
+
+class DataElementCreate(BaseModel):
+    code: str = Field(json_schema_extra={"pattern": ELEMENT_CODE_PATTERN})
+    name_zh: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    standard: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=2000)
+    pattern: str | None = Field(
+        default=None, max_length=500, description="A regular expression values must fully match."
+    )
+    codes: list[str] | None = Field(default=None, max_length=100_000, description="The allowed values (a code list).")
+    validator: str | None = Field(default=None, description="The name of a built-in validator.")
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not re.fullmatch(ELEMENT_CODE_PATTERN, value):
+            raise ValueError(f"{value!r} is not a valid element code: lower-case letters, digits and '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one_rule(self) -> DataElementCreate:
+        given = [name for name in ("pattern", "codes", "validator") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of pattern, codes or validator")
+        return self
+
+
+class DataElementPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name_zh: str
+    name_en: str
+    standard: str
+    description: str
+    kind: str
+    pattern: str | None
+    codes_count: int | None
+    validator: str | None
+    sql: str = Field(description="The rule as a DuckDB SQL predicate over the column `value`.")
