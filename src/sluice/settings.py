@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     token_max_days: int = Field(
         default=365, ge=1, le=3650, description="Longest life of a token made over the API (the shell is not bound)."
     )
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, description="Sign-in attempts allowed per client address per minute, per API process."
+    )
     page_size_max: int = Field(default=500, ge=1, le=10_000, description="Largest page any list returns.")
 
     @field_validator("database_url")

@@ -190,3 +190,15 @@ def test_consumers_manager_and_auditor_manage_no_accounts(
     response = demo_client.request(method, path, json=body, headers=bearer(demo, who))
     assert response.status_code in {403, 404}, response.text
     assert response.json()["error"]["code"] in {"forbidden", "not_found"}
+
+
+def test_sign_in_is_rate_limited_per_client_with_retry_after(demo_client: TestClient) -> None:
+    statuses = [
+        demo_client.post("/api/v1/auth/token", data={"username": "ghost-user", "password": "whatever-1"}).status_code
+        for _ in range(11)
+    ]
+    assert statuses == [401] * 10 + [429]
+    refused = demo_client.post("/api/v1/auth/token", data={"username": "civil-analyst", "password": DEMO_PASSWORD})
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    assert refused.json()["error"]["code"] == "exhausted"

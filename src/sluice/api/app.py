@@ -12,6 +12,7 @@ from sluice import __version__
 from sluice.api import auth, health, identity
 from sluice.api.errors import install_error_handlers
 from sluice.platform import Platform
+from sluice.ratelimit import RateLimiter
 from sluice.settings import Settings
 
 DESCRIPTION = """\
@@ -32,7 +33,8 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = platform is None
-        app.state.platform = platform or Platform.open(settings or Settings())
+        app.state.platform = opened = platform or Platform.open(settings or Settings())
+        app.state.login_limiter = RateLimiter(opened.settings.login_attempts_per_minute, opened.clock)
         try:
             yield
         finally:

@@ -67,6 +67,8 @@ def status_for(error: SluiceError) -> int:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SluiceError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    if isinstance(exc, Exhausted) and "retry_after" in exc.detail:
+        headers = {"Retry-After": str(exc.detail["retry_after"])}
     return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_for(exc), headers=headers)
 
 
