@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from sluice import __version__
-from sluice.api import auth, health, identity
+from sluice.api import auth, catalog, health, identity
 from sluice.api.errors import install_error_handlers
 from sluice.platform import Platform
 from sluice.ratelimit import RateLimiter
@@ -52,4 +52,5 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(identity.router)
+    app.include_router(catalog.router)
     return app

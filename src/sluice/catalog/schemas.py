@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
@@ -140,6 +141,41 @@ class ResourceSummary(BaseModel):
     status: RevisionStatus
     published_at: datetime | None
     use_count: int
+
+
+class Sort(StrEnum):
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+    MOST_USED = "most_used"
+    CODE = "code"
+
+
+FACETS = ("organisation", "category", "tag", "sharing_type", "open_type", "grade", "format")
+
+
+class SearchQuery(BaseModel):
+    """A catalog search: words, filters (each may repeat: values of one filter are OR-ed), sort and page."""
+
+    q: str = Field(default="", max_length=200, description="Words, in Chinese or English; all must match.")
+    organisation: list[str] = Field(default_factory=list)
+    category: list[Category] = Field(default_factory=list)
+    tag: list[str] = Field(default_factory=list)
+    sharing_type: list[SharingType] = Field(default_factory=list)
+    open_type: list[OpenType] = Field(default_factory=list)
+    grade: list[Grade] = Field(default_factory=list)
+    format: list[Format] = Field(default_factory=list)
+    sort: Sort | None = Field(default=None, description="Default: relevance with words, newest without.")
+    offset: int = Field(default=0, ge=0, le=100_000)
+    limit: int = Field(default=20, ge=0, le=1000)
+    facets: list[str] = Field(default_factory=lambda: list(FACETS))
+
+    @field_validator("facets")
+    @classmethod
+    def _known_facets(cls, value: list[str]) -> list[str]:
+        unknown = [f for f in value if f not in FACETS]
+        if unknown:
+            raise ValueError(f"unknown facet {unknown[0]!r}; facets are {', '.join(FACETS)}")
+        return value
 
 
 class FacetValue(BaseModel):

@@ -82,6 +82,7 @@ class Validator:
     name: str
     check: Callable[[str], bool]
     predicate: Callable[[exp.Expr], exp.Expr]
+    codes: int | None = None  # for a code list: how many codes (its SQL is an IN list that long)
 
     def sql(self, column: exp.Expr) -> exp.Expr:
         """A boolean SQL expression, TRUE exactly when the column's (text) value is valid."""
@@ -241,8 +242,8 @@ def builtin_validators() -> dict[str, Validator]:
         for v in (
             Validator("gb11643_resident_id", is_resident_id, _template(_resident_id_sql())),
             Validator("gb32100_credit_code", is_credit_code, _template(_credit_code_sql())),
-            Validator("gbt2260_division_code", is_division_code, _membership(division_codes())),
-            Validator("gbt2261_sex_code", is_sex_code, _membership(SEX_CODES)),
+            Validator("gbt2260_division_code", is_division_code, _membership(division_codes()), len(division_codes())),
+            Validator("gbt2261_sex_code", is_sex_code, _membership(SEX_CODES), len(SEX_CODES)),
             Validator("mobile_number", is_mobile, _template(f"REGEXP_FULL_MATCH(value, '{MOBILE_PATTERN}')")),
             Validator("luhn_bank_card", is_bank_card, _template(_bank_card_sql())),
             Validator(
@@ -269,7 +270,7 @@ def pattern_validator(name: str, pattern: str) -> Validator:
 
 def code_list_validator(name: str, codes: Collection[str]) -> Validator:
     allowed = frozenset(codes)
-    return Validator(name, lambda value: value in allowed, _membership(allowed))
+    return Validator(name, lambda value: value in allowed, _membership(allowed), len(allowed))
 
 
 def check_pattern(pattern: str) -> None:

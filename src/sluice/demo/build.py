@@ -64,9 +64,16 @@ def add_accounts(build: DemoBuild, session: Session) -> None:
         build.progress("accounts", number, len(ACCOUNTS))
 
 
+def add_catalog(build: DemoBuild, session: Session) -> None:
+    from sluice.demo.catalog import add_catalog as publish_catalog
+
+    publish_catalog(session, build.progress)
+
+
 STEPS: tuple[tuple[str, Step], ...] = (
     ("organisations", add_organisations),
     ("accounts", add_accounts),
+    ("catalog", add_catalog),
 )
 
 

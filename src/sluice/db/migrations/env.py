@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from sluice.db.models import metadata
+from sluice.db.models import include_in_comparison, metadata
 
 
 def run_migrations(connection: Connection) -> None:
@@ -14,6 +14,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=metadata(),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_in_comparison,
     )
     with context.begin_transaction():
         context.run_migrations()

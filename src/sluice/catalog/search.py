@@ -1,0 +1,97 @@
+"""Full-text search over the catalog, in Chinese and English, on SQLite (FTS5) and PostgreSQL (tsvector).
+
+Text is segmented here, not by the database: Chinese with jieba (search mode for documents, precise mode
+for queries), everything else split into lower-case words. The database then only matches whole tokens,
+so both backends find the same resources for the same query. Ranking is each engine's own (FTS5 bm25,
+PostgreSQL ts_rank), with titles weighted above tags above the rest; lower ``rank`` is better on both.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from typing import Protocol
+
+from sqlalchemy import Float, Integer, Subquery, text
+from sqlalchemy.orm import Session
+
+MAX_QUERY_TOKENS = 12
+_WORD = re.compile(r"[0-9a-z]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+@functools.cache
+def _jieba() -> object:
+    """jieba, with its dictionary loaded (about a second, once per process)."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def warm_up() -> None:
+    """Load the segmentation dictionary now (at start-up) rather than on the first search."""
+    _jieba()
+
+
+def document_tokens(*texts: str) -> str:
+    """Index tokens for some text, space-separated: words and, for Chinese, also their sub-words."""
+    jieba = _jieba()
+    tokens: list[str] = []
+    for value in texts:
+        tokens += [t for t in jieba.cut_for_search(value.lower()) if _WORD.fullmatch(t)]  # type: ignore[attr-defined]
+    return " ".join(tokens)
+
+
+def query_tokens(query: str) -> list[str]:
+    """The tokens a query must all match (precise segmentation, duplicates dropped, at most 12)."""
+    jieba = _jieba()
+    seen = dict.fromkeys(t for t in jieba.cut(query.lower()) if _WORD.fullmatch(t))  # type: ignore[attr-defined]
+    return list(seen)[:MAX_QUERY_TOKENS]
+
+
+class SearchBackend(Protocol):
+    def hits(self, session: Session, tokens: Iterable[str]) -> Subquery:
+        """A subquery of (resource_id, rank) for resources matching every token; lower rank is better."""
+        ...
+
+
+class Fts5Backend:
+    """SQLite: the FTS5 table ``resource_fts`` mirrors ``resource_search`` (triggers in migration 0003)."""
+
+    def hits(self, session: Session, tokens: Iterable[str]) -> Subquery:
+        match = " ".join(f'"{t}"' for t in tokens)  # tokens are [0-9a-z] or CJK only: nothing to escape
+        return (
+            text(
+                "SELECT rowid AS resource_id, bm25(resource_fts, 10.0, 4.0, 1.0) AS rank "
+                "FROM resource_fts WHERE resource_fts MATCH :match"
+            )
+            .bindparams(match=match)
+            .columns(resource_id=Integer, rank=Float)
+            .subquery("hits")
+        )
+
+
+class TsvectorBackend:
+    """PostgreSQL: ``resource_search.document`` is a generated, weighted tsvector with a GIN index."""
+
+    def hits(self, session: Session, tokens: Iterable[str]) -> Subquery:
+        return (
+            text(
+                "SELECT resource_id, -ts_rank(document, query) AS rank "
+                "FROM resource_search, plainto_tsquery('simple', :query) AS query WHERE document @@ query"
+            )
+            .bindparams(query=" ".join(tokens))
+            .columns(resource_id=Integer, rank=Float)
+            .subquery("hits")
+        )
+
+
+BACKENDS: dict[str, SearchBackend] = {"sqlite": Fts5Backend(), "postgresql": TsvectorBackend()}
+
+
+def backend_for(session: Session) -> SearchBackend:
+    return BACKENDS[session.get_bind().dialect.name]

@@ -1,0 +1,484 @@
+"""Use cases of the catalog: register, edit, submit and review resources; find them; the data standards."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, delete, func, select
+from sqlalchemy.orm import Session
+
+from sluice.audit.log import record
+from sluice.catalog import permissions as can
+from sluice.catalog import search
+from sluice.catalog.models import (
+    DataElement,
+    Resource,
+    ResourceField,
+    ResourceFormat,
+    ResourceRevision,
+    ResourceSearch,
+    ResourceTag,
+)
+from sluice.catalog.queries import element_validator, visible_to
+from sluice.catalog.rules import check_description
+from sluice.catalog.schemas import (
+    DataElementCreate,
+    DataElementPublic,
+    FacetValue,
+    ResourceCreate,
+    ResourceDescription,
+    ResourcePublic,
+    ResourceSummary,
+    ReviewDecision,
+    RevisionPublic,
+    SearchQuery,
+    SearchResult,
+    Sort,
+)
+from sluice.catalog.standards import builtin_validators, check_pattern
+from sluice.catalog.vocab import Format, RevisionStatus
+from sluice.db.errors import refused_as
+from sluice.db.session import now
+from sluice.errors import Conflict, Invalid, NotFound
+from sluice.identity.actor import Actor
+from sluice.identity.models import Organisation
+from sluice.identity.queries import find_organisation
+from sluice.usecase import use_case
+
+EDITABLE = {RevisionStatus.DRAFT.value, RevisionStatus.RETURNED.value}
+
+
+# --- registering and reviewing -------------------------------------------------------------------------
+
+
+@use_case(can.can_register)
+def register_resource(session: Session, actor: Actor, *, data: ResourceCreate) -> ResourcePublic:
+    """Register a resource in the provider's organisation, as a draft (revision 1)."""
+    description = ResourceDescription.model_validate(data.model_dump(exclude={"code"}))
+    check_description(description, _element_codes(session))
+    org = find_organisation(session, data.code.split(".", 1)[0])
+    at = now(session)
+    with refused_as(session, Conflict(f"a resource with code {data.code!r} already exists", field="code")):
+        if session.scalars(select(Resource.id).where(Resource.code == data.code)).first() is not None:
+            raise Conflict(f"a resource with code {data.code!r} already exists", field="code")
+        resource = Resource(
+            code=data.code,
+            org_id=org.id,
+            organisation=org,
+            created_at=at,
+            updated_at=at,
+            latest_revision=1,
+            visible=False,
+            use_count=0,
+            **_card(description, RevisionStatus.DRAFT),
+        )
+        session.add(resource)
+        session.flush()
+        session.add(_revision(resource, 1, description, actor, at))
+    _index(session, resource, description)
+    record(session, actor, "resource.register", f"resource:{data.code}", revision=1)
+    return _public(session, resource)
+
+
+@use_case(can.can_edit)
+def update_resource(session: Session, actor: Actor, *, code: str, data: ResourceDescription) -> ResourcePublic:
+    """Change a resource's description. A published resource gets a new revision, reviewed again; until it
+    is published the old one stays visible."""
+    check_description(data, _element_codes(session))
+    resource = _resource(session, code)
+    latest = _revision_of(session, resource, resource.latest_revision)
+    at = now(session)
+    if latest.status == RevisionStatus.SUBMITTED.value:
+        raise Conflict(
+            f"revision {latest.number} of {code} is under review; wait for the manager's decision before editing",
+            status=latest.status,
+        )
+    if latest.status in EDITABLE:
+        latest.description = data.model_dump_json()
+        latest.status = RevisionStatus.DRAFT.value
+        number = latest.number
+    else:
+        number = resource.latest_revision + 1
+        session.add(_revision(resource, number, data, actor, at))
+        resource.latest_revision = number
+    resource.updated_at = at
+    if not resource.visible:
+        _set_card(session, resource, data, RevisionStatus.DRAFT)
+    record(session, actor, "resource.update", f"resource:{code}", revision=number)
+    return _public(session, resource)
+
+
+@use_case(can.can_submit)
+def submit_resource(session: Session, actor: Actor, *, code: str) -> ResourcePublic:
+    """Send the working revision to the manager for review."""
+    resource = _resource(session, code)
+    latest = _revision_of(session, resource, resource.latest_revision)
+    if latest.status not in EDITABLE:
+        raise Conflict(
+            f"{code} has nothing to submit: revision {latest.number} is {latest.status}; edit it first",
+            status=latest.status,
+        )
+    latest.status = RevisionStatus.SUBMITTED.value
+    latest.submitted_at = now(session)
+    if not resource.visible:
+        resource.status = RevisionStatus.SUBMITTED.value
+    record(session, actor, "resource.submit", f"resource:{code}", revision=latest.number)
+    return _public(session, resource)
+
+
+@use_case(can.can_review)
+def review_resource(session: Session, actor: Actor, *, code: str, decision: ReviewDecision) -> ResourcePublic:
+    """The manager publishes the submitted revision, or returns it with a comment."""
+    resource = _resource(session, code)
+    latest = _revision_of(session, resource, resource.latest_revision)
+    if latest.status != RevisionStatus.SUBMITTED.value:
+        raise Conflict(f"{code} has no revision waiting for review (revision {latest.number} is {latest.status})")
+    if decision.decision == "return" and not decision.comment.strip():
+        raise Invalid("returning a revision needs a comment telling the provider what to change", field="comment")
+    at = now(session)
+    latest.reviewed_by, latest.reviewed_at, latest.review_comment = actor.username, at, decision.comment or None
+    if decision.decision == "return":
+        latest.status = RevisionStatus.RETURNED.value
+        if not resource.visible:
+            resource.status = RevisionStatus.RETURNED.value
+    else:
+        _publish(session, resource, latest, at)
+    record(
+        session,
+        actor,
+        f"resource.{decision.decision}",
+        f"resource:{code}",
+        revision=latest.number,
+        comment=decision.comment,
+    )
+    return _public(session, resource)
+
+
+def _publish(session: Session, resource: Resource, revision: ResourceRevision, at: datetime) -> None:
+    if resource.published_revision is not None:
+        _revision_of(session, resource, resource.published_revision).status = RevisionStatus.SUPERSEDED.value
+    revision.status = RevisionStatus.PUBLISHED.value
+    resource.published_revision = revision.number
+    resource.published_at = revision.reviewed_at
+    if resource.visible:  # the card showed the previous publication: show this one
+        _set_card(
+            session, resource, ResourceDescription.model_validate_json(revision.description), RevisionStatus.PUBLISHED
+        )
+    else:  # the card already showed this working revision
+        resource.status = RevisionStatus.PUBLISHED.value
+        resource.visible = True
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+@use_case(can.can_read_catalog)
+def get_resource(session: Session, actor: Actor, *, code: str) -> ResourcePublic:
+    """A resource as the caller may see it (published; or, for its provider, also unpublished)."""
+    resource = _resource(session, code)
+    if not session.scalar(select(visible_to(actor)).where(Resource.id == resource.id)):
+        raise NotFound(f"no resource {code!r} that you may see", resource=code)
+    return _public(session, resource)
+
+
+@use_case(can.can_read_history)
+def list_revisions(session: Session, actor: Actor, *, code: str) -> list[RevisionPublic]:
+    """Every revision of a resource's description, newest first: the catalog's history."""
+    resource = _resource(session, code)
+    rows = session.scalars(
+        select(ResourceRevision)
+        .where(ResourceRevision.resource_id == resource.id)
+        .order_by(ResourceRevision.number.desc())
+    )
+    return [_revision_public(r) for r in rows]
+
+
+@use_case(can.can_see_review_queue)
+def list_review_queue(session: Session, actor: Actor) -> list[ResourceSummary]:
+    """Resources with a revision waiting for the manager, oldest submission first."""
+    rows = session.execute(
+        select(Resource)
+        .join(
+            ResourceRevision,
+            and_(ResourceRevision.resource_id == Resource.id, ResourceRevision.number == Resource.latest_revision),
+        )
+        .where(ResourceRevision.status == RevisionStatus.SUBMITTED.value)
+        .order_by(ResourceRevision.submitted_at)
+    ).scalars()
+    return [_summary(r) for r in rows]
+
+
+@use_case(can.can_search)
+def search_resources(session: Session, actor: Actor, *, query: SearchQuery) -> SearchResult:
+    """Find resources by words (zh/en) and filters, with facet counts; only what the caller may see."""
+    tokens = search.query_tokens(query.q) if query.q.strip() else []
+    if query.q.strip() and not tokens:
+        return SearchResult(count=0, items=[], facets={f: [] for f in query.facets})
+    hits = search.backend_for(session).hits(session, tokens) if tokens else None
+    base = select(Resource.id).where(visible_to(actor), *_filters(query))
+    if hits is not None:
+        base = base.join(hits, hits.c.resource_id == Resource.id)
+    count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    page = _ordered(base, hits, query).offset(query.offset).limit(query.limit)
+    ids = [row[0] for row in session.execute(page)]
+    by_id = {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))}
+    facets = {name: _facet(session, base, name) for name in query.facets}
+    next_offset = query.offset + query.limit
+    return SearchResult(
+        count=count,
+        items=[_summary(by_id[i]) for i in ids],
+        facets=facets,
+        next=str(next_offset) if next_offset < count and query.limit else None,
+    )
+
+
+# --- data standards ------------------------------------------------------------------------------------
+
+
+@use_case(can.can_read_catalog)
+def list_data_elements(session: Session, actor: Actor) -> list[DataElementPublic]:
+    """The data element library (数据元): every standard fields can conform to, with its rule as SQL."""
+    return [_element_public(e) for e in session.scalars(select(DataElement).order_by(DataElement.code))]
+
+
+@use_case(can.can_read_catalog)
+def get_data_element(session: Session, actor: Actor, *, code: str) -> DataElementPublic:
+    """One data element."""
+    element = session.scalars(select(DataElement).where(DataElement.code == code)).one_or_none()
+    if element is None:
+        raise NotFound(f"no data element {code!r}", data_element=code)
+    return _element_public(element)
+
+
+@use_case(can.can_define_element)
+def create_data_element(session: Session, actor: Actor, *, data: DataElementCreate) -> DataElementPublic:
+    """Add a standard: a regular expression, a code list, or one of the built-in validators under a new name."""
+    if data.validator is not None and data.validator not in builtin_validators():
+        raise Invalid(
+            f"no built-in validator {data.validator!r}; built-in validators are: {', '.join(sorted(builtin_validators()))}",
+            field="validator",
+        )
+    if data.pattern is not None:
+        check_pattern(data.pattern)
+    kind = "builtin" if data.validator else "pattern" if data.pattern is not None else "code_list"
+    with refused_as(session, Conflict(f"a data element {data.code!r} already exists", field="code")):
+        if session.scalars(select(DataElement.id).where(DataElement.code == data.code)).first() is not None:
+            raise Conflict(f"a data element {data.code!r} already exists", field="code")
+        element = DataElement(
+            code=data.code,
+            name_zh=data.name_zh,
+            name_en=data.name_en,
+            standard=data.standard,
+            description=data.description,
+            kind=kind,
+            validator=data.validator,
+            pattern=data.pattern,
+            codes=json.dumps(data.codes, ensure_ascii=False) if data.codes is not None else None,
+            created_at=now(session),
+            created_by=actor.username,
+        )
+        session.add(element)
+    record(session, actor, "data_element.create", f"data_element:{data.code}", kind=kind)
+    return _element_public(element)
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _resource(session: Session, code: str) -> Resource:
+    resource = session.scalars(select(Resource).where(Resource.code == code)).one_or_none()
+    if resource is None:
+        raise NotFound(f"no resource {code!r}", resource=code)
+    return resource
+
+
+def _revision_of(session: Session, resource: Resource, number: int) -> ResourceRevision:
+    return session.scalars(
+        select(ResourceRevision).where(ResourceRevision.resource_id == resource.id, ResourceRevision.number == number)
+    ).one()
+
+
+def _revision(
+    resource: Resource, number: int, data: ResourceDescription, actor: Actor, at: datetime
+) -> ResourceRevision:
+    return ResourceRevision(
+        resource_id=resource.id,
+        number=number,
+        status=RevisionStatus.DRAFT.value,
+        description=data.model_dump_json(),
+        created_by=actor.username,
+        created_at=at,
+    )
+
+
+def _element_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(DataElement.code)))
+
+
+def _card(description: ResourceDescription, status: RevisionStatus) -> dict[str, object]:
+    return {
+        "title_zh": description.title_zh,
+        "title_en": description.title_en,
+        "category": description.category.value,
+        "sharing_type": description.sharing_type.value,
+        "open_type": description.open_type.value,
+        "grade": description.grade.value,
+        "status": status.value,
+    }
+
+
+def _set_card(session: Session, resource: Resource, description: ResourceDescription, status: RevisionStatus) -> None:
+    for name, value in _card(description, status).items():
+        setattr(resource, name, value)
+    _index(session, resource, description)
+
+
+def _index(session: Session, resource: Resource, description: ResourceDescription) -> None:
+    """Refresh what search, facets and cross-resource questions read for this resource."""
+    resource.tags = [ResourceTag(tag=t) for t in description.tags]
+    resource.formats = [ResourceFormat(format=f.value) for f in description.formats]
+    session.execute(delete(ResourceField).where(ResourceField.resource_id == resource.id))
+    session.add_all(
+        ResourceField(resource_id=resource.id, position=i, name=f.name, data_element=f.data_element)
+        for i, f in enumerate(description.fields)
+    )
+    words = ResourceSearch(
+        resource_id=resource.id,
+        title=search.document_tokens(description.title_zh, description.title_en, resource.code),
+        tags=search.document_tokens(*description.tags),
+        body=search.document_tokens(
+            description.abstract_zh,
+            description.abstract_en,
+            resource.organisation.name_zh,
+            resource.organisation.name_en,
+            *(f"{f.title_zh} {f.title_en}" for f in description.fields),
+        ),
+    )
+    session.merge(words)
+    session.flush()
+
+
+def _filters(query: SearchQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.organisation:
+        conditions.append(Resource.org_id.in_(select(Organisation.id).where(Organisation.code.in_(query.organisation))))
+    for column, values in (
+        (Resource.category, query.category),
+        (Resource.sharing_type, query.sharing_type),
+        (Resource.open_type, query.open_type),
+        (Resource.grade, query.grade),
+    ):
+        if values:
+            conditions.append(column.in_([v.value for v in values]))
+    if query.tag:
+        conditions.append(Resource.id.in_(select(ResourceTag.resource_id).where(ResourceTag.tag.in_(query.tag))))
+    if query.format:
+        formats = [f.value for f in query.format]
+        conditions.append(Resource.id.in_(select(ResourceFormat.resource_id).where(ResourceFormat.format.in_(formats))))
+    return conditions
+
+
+def _ordered(base: Select[int], hits: object, query: SearchQuery) -> Select[int]:
+    sort = query.sort or (Sort.RELEVANCE if hits is not None else Sort.NEWEST)
+    if sort is Sort.RELEVANCE and hits is not None:
+        return base.order_by(hits.c.rank, Resource.id)  # type: ignore[attr-defined]
+    if sort is Sort.MOST_USED:
+        return base.order_by(Resource.use_count.desc(), Resource.id.desc())
+    if sort is Sort.CODE:
+        return base.order_by(Resource.code)
+    return base.order_by(Resource.published_at.desc().nulls_last(), Resource.id.desc())
+
+
+def _facet(session: Session, base: Select[int], name: str) -> list[FacetValue]:
+    matched = base.subquery()
+    if name == "organisation":
+        column = Organisation.code
+        query = (
+            select(column, func.count()).select_from(Resource).join(Organisation, Organisation.id == Resource.org_id)
+        )
+        query = query.where(Resource.id.in_(select(matched.c.id)))
+    elif name in ("tag", "format"):
+        table = ResourceTag if name == "tag" else ResourceFormat
+        column = table.tag if name == "tag" else table.format  # type: ignore[union-attr]
+        query = select(column, func.count()).where(table.resource_id.in_(select(matched.c.id)))
+    else:
+        column = getattr(Resource, name)
+        query = select(column, func.count()).where(Resource.id.in_(select(matched.c.id)))
+    rows = session.execute(query.group_by(column).order_by(func.count().desc(), column).limit(50))
+    return [FacetValue(value=str(value), count=count) for value, count in rows]
+
+
+def _public(session: Session, resource: Resource) -> ResourcePublic:
+    number = resource.published_revision or resource.latest_revision
+    revision = _revision_of(session, resource, number)
+    description = ResourceDescription.model_validate_json(revision.description)
+    pending = resource.latest_revision if resource.latest_revision != number else None
+    return ResourcePublic(
+        **description.model_dump(),
+        code=resource.code,
+        organisation=resource.organisation.code,
+        organisation_name_zh=resource.organisation.name_zh,
+        organisation_name_en=resource.organisation.name_en,
+        revision=number,
+        status=RevisionStatus(revision.status),
+        published_at=resource.published_at,
+        updated_at=resource.updated_at,
+        pending_revision=pending,
+    )
+
+
+def _summary(resource: Resource) -> ResourceSummary:
+    return ResourceSummary(
+        code=resource.code,
+        title_zh=resource.title_zh,
+        title_en=resource.title_en,
+        organisation=resource.organisation.code,
+        category=resource.category,
+        sharing_type=resource.sharing_type,
+        open_type=resource.open_type,
+        grade=resource.grade,
+        tags=[t.tag for t in resource.tags],
+        formats=[Format(f.format) for f in resource.formats],
+        status=RevisionStatus(resource.status),
+        published_at=resource.published_at,
+        use_count=resource.use_count,
+    )
+
+
+def _revision_public(revision: ResourceRevision) -> RevisionPublic:
+    return RevisionPublic(
+        number=revision.number,
+        status=RevisionStatus(revision.status),
+        description=ResourceDescription.model_validate_json(revision.description),
+        created_by=revision.created_by,
+        created_at=revision.created_at,
+        submitted_at=revision.submitted_at,
+        reviewed_by=revision.reviewed_by,
+        reviewed_at=revision.reviewed_at,
+        review_comment=revision.review_comment,
+    )
+
+
+def _element_public(element: DataElement) -> DataElementPublic:
+    codes = json.loads(element.codes) if element.codes else None
+    return DataElementPublic(
+        code=element.code,
+        name_zh=element.name_zh,
+        name_en=element.name_en,
+        standard=element.standard,
+        description=element.description,
+        kind=element.kind,
+        pattern=element.pattern,
+        codes_count=len(codes) if codes is not None else None,
+        validator=element.validator,
+        sql=_sql_preview(element),
+    )
+
+
+def _sql_preview(element: DataElement) -> str:
+    """The rule as SQL, with long code lists abbreviated (the GB/T 2260 list has thousands of codes)."""
+    validator = element_validator(element)
+    if validator.codes is not None and validator.codes > 20:
+        return f"COALESCE(value IN (<the {validator.codes} codes of {element.standard or element.code}>), FALSE)"
+    return validator.sql_text()

@@ -1,0 +1,124 @@
+"""Catalog search over the demo catalog: Chinese and English words, facets, filters, sorts, pages, visibility."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from sluice.catalog import service
+from sluice.catalog.schemas import SearchQuery, Sort
+from sluice.catalog.search import document_tokens, query_tokens
+from sluice.catalog.vocab import Category, Format, OpenType, SharingType
+from sluice.identity.actor import Actor
+from tests.catalog.conftest import Actors
+
+
+def search(db: Session, actor: Actor, **query: object) -> list[str]:
+    return [r.code for r in service.search_resources(db, actor, query=SearchQuery(limit=1000, **query)).items]
+
+
+def test_chinese_text_is_segmented_for_documents_and_queries() -> None:
+    assert {"人口", "基础", "信息"} <= set(document_tokens("人口基础信息").split())
+    assert query_tokens("人口 基础信息") == ["人口", "基础", "信息"]
+    assert query_tokens("Enterprise-Registry!") == ["enterprise", "registry"]
+    assert query_tokens("；，。") == []
+
+
+def test_a_two_word_chinese_query_finds_what_has_both_words(db: Session, who: Actors) -> None:
+    found = search(db, who["civil-analyst"], q="人口 户籍")
+    assert "psb.residents" in found
+    assert "civil.marriages" not in found
+    texts = {
+        r.code: f"{r.title_zh} {' '.join(r.tags)}"
+        for r in service.search_resources(db, who["civil-analyst"], query=SearchQuery(q="人口 户籍", limit=1000)).items
+    }
+    assert all("人口" in t or "户籍" in t for t in texts.values())
+
+
+def test_a_title_match_ranks_first(db: Session, who: Actors) -> None:
+    assert search(db, who["civil-analyst"], q="人口基础信息")[0] == "psb.residents"
+    assert search(db, who["civil-analyst"], q="婚姻登记")[0] == "civil.marriages"
+
+
+def test_english_words_find_the_english_description(db: Session, who: Actors) -> None:
+    assert search(db, who["nra-analyst"], q="marriage registrations")[:1] == ["civil.marriages"]
+    assert search(db, Actor.anonymous(), q="parking")[:1] == ["transport.parking"]
+
+
+def test_field_titles_and_tags_are_searched(db: Session, who: Actors) -> None:
+    assert "health.vaccinations" in search(db, who["civil-analyst"], q="接种日期")
+    assert "court.judgments" in search(db, Actor.anonymous(), q="裁判文书")
+
+
+def test_nothing_matches_nonsense(db: Session) -> None:
+    result = service.search_resources(db, Actor.anonymous(), query=SearchQuery(q="zzqqxx 不存在的词语"))
+    assert (result.count, result.items) == (0, [])
+
+
+def test_facets_count_what_was_found(db: Session, who: Actors) -> None:
+    result = service.search_resources(db, who["civil-analyst"], query=SearchQuery(q="交通", limit=1000))
+    assert sum(v.count for v in result.facets["open_type"]) == result.count
+    assert sum(v.count for v in result.facets["organisation"]) == result.count
+    by_org = {v.value: v.count for v in result.facets["organisation"]}
+    assert by_org["transport"] == len(
+        [c for c in search(db, who["civil-analyst"], q="交通") if c.startswith("transport.")]
+    )
+    tags = {v.value for v in result.facets["tag"]}
+    assert "交通" in tags
+
+
+def test_filters_narrow_and_combine(db: Session, who: Actors) -> None:
+    analyst = who["civil-analyst"]
+    open_ones = service.search_resources(db, analyst, query=SearchQuery(open_type=[OpenType.OPEN], limit=1000)).items
+    assert open_ones
+    assert all(r.open_type is OpenType.OPEN for r in open_ones)
+    combined = service.search_resources(
+        db,
+        analyst,
+        query=SearchQuery(
+            organisation=["psb", "civil"], category=[Category.BASE], sharing_type=[SharingType.CONDITIONAL], limit=1000
+        ),
+    ).items
+    assert {"psb.residents", "civil.marriages"} <= {r.code for r in combined}
+    assert all(r.organisation in {"psb", "civil"} and r.category is Category.BASE for r in combined)
+    api_ones = service.search_resources(
+        db, analyst, query=SearchQuery(format=[Format.API], tag=["交通"], limit=1000)
+    ).items
+    assert api_ones
+    assert all(Format.API in r.formats and "交通" in r.tags for r in api_ones)
+
+
+def test_pages_cover_every_result_once(db: Session, who: Actors) -> None:
+    analyst = who["tax-analyst"]
+    total = service.search_resources(db, analyst, query=SearchQuery(q="信息", limit=0)).count
+    seen: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = service.search_resources(db, analyst, query=SearchQuery(q="信息", limit=7, offset=offset, facets=[]))
+        seen += [r.code for r in page.items]
+        offset = int(page.next) if page.next else None
+    assert len(seen) == len(set(seen)) == total > 7
+
+
+@pytest.mark.parametrize("sort", list(Sort))
+def test_every_sort_returns_the_same_set(db: Session, who: Actors, sort: Sort) -> None:
+    analyst = who["psb-analyst"]
+    assert sorted(search(db, analyst, q="登记", sort=sort)) == sorted(search(db, analyst, q="登记"))
+
+
+def test_newest_first_without_words(db: Session, who: Actors) -> None:
+    items = service.search_resources(db, who["psb-analyst"], query=SearchQuery(limit=50)).items
+    dates = [r.published_at for r in items]
+    assert dates == sorted(dates, reverse=True)  # type: ignore[type-var]
+
+
+def test_the_public_and_enterprises_see_open_data_and_departments_see_the_sharing_catalog(
+    db: Session, who: Actors
+) -> None:
+    public = set(search(db, Actor.anonymous(), q="信息"))
+    bank = set(search(db, who["bank-analyst"], q="信息"))
+    department = set(search(db, who["civil-analyst"], q="信息"))
+    assert public == bank
+    assert public < department
+    assert "psb.residents" in department
+    assert "psb.residents" not in public
