@@ -71,7 +71,7 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 SEX_CODES = ("0", "1", "2", "9")  # GB/T 2261.1: unknown, male, female, not stated
 MOBILE_PATTERN = "1[3-9][0-9]{9}"
-DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+DATE_PATTERN = "[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}"  # years 1000-9999: both engines agree on these
 BANK_CARD_PATTERN = "[0-9]{13,19}"
 
 
