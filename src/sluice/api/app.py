@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from sluice import __version__
-from sluice.api import auth, catalog, health, identity
+from sluice.api import auth, catalog, dcat, health, identity
+from sluice.compat import ckan
 from sluice.api.errors import install_error_handlers
 from sluice.platform import Platform
 from sluice.ratelimit import RateLimiter
@@ -53,4 +54,6 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(auth.router)
     app.include_router(identity.router)
     app.include_router(catalog.router)
+    app.include_router(dcat.router)
+    app.include_router(ckan.router)
     return app

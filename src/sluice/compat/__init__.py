@@ -1,0 +1,1 @@
+"""Compatibility layers: other platforms' APIs over Sluice's own use cases."""
