@@ -10,8 +10,8 @@ from fastapi.routing import APIRoute
 
 from sluice import __version__
 from sluice.api import auth, catalog, dcat, health, identity
-from sluice.compat import ckan
 from sluice.api.errors import install_error_handlers
+from sluice.compat import ckan
 from sluice.platform import Platform
 from sluice.ratelimit import RateLimiter
 from sluice.settings import Settings

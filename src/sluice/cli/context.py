@@ -25,6 +25,21 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 SYSTEM = Actor.system(via="cli")
+ACT_AS = "act_as"
+
+
+def acting(session: Session, context: typer.Context) -> Actor:
+    """Who a command acts as: the account named by `sluice --as NAME`, or else the local system."""
+    name = (context.find_root().obj or {}).get(ACT_AS)
+    if not name:
+        return SYSTEM
+    from sluice.identity.authn import actor_for_user
+    from sluice.identity.queries import find_user
+
+    user = find_user(session, name)
+    if user.disabled_at is not None:
+        fail(f"account {name!r} is disabled")
+    return actor_for_user(user, via="cli")
 
 
 def settings() -> Settings:

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from sluice import __version__
-from sluice.cli import demo, identity
-from sluice.cli.context import err, fail, out, settings
+from sluice.cli import catalog, demo, identity
+from sluice.cli.context import ACT_AS, err, fail, out, settings
 from sluice.db import migrate as migrations
 from sluice.db.engine import create_db_engine, redact_url
 from sluice.doctor import Level, diagnose
@@ -26,6 +26,8 @@ app = typer.Typer(
 app.add_typer(identity.orgs, name="orgs")
 app.add_typer(identity.users, name="users")
 app.add_typer(identity.tokens, name="tokens")
+app.add_typer(catalog.resources, name="resources")
+app.add_typer(catalog.elements, name="elements")
 app.add_typer(demo.app, name="demo")
 
 
@@ -37,11 +39,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    context: typer.Context,
+    act_as: Annotated[
+        str | None,
+        typer.Option("--as", help="Act as this account (its roles apply), instead of as the local system."),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """Sluice command line."""
+    context.obj = {ACT_AS: act_as}
 
 
 @app.command()
