@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sluice.audit.log import record
 from sluice.catalog import permissions as can
 from sluice.catalog import search
+from sluice.catalog.indexing import card_values, search_words
 from sluice.catalog.models import (
     DataElement,
     Resource,
@@ -71,7 +72,7 @@ def register_resource(session: Session, actor: Actor, *, data: ResourceCreate) -
             latest_revision=1,
             visible=False,
             use_count=0,
-            **_card(description, RevisionStatus.DRAFT),
+            **card_values(description, RevisionStatus.DRAFT),
         )
         session.add(resource)
         session.flush()
@@ -316,20 +317,8 @@ def _element_codes(session: Session) -> set[str]:
     return set(session.scalars(select(DataElement.code)))
 
 
-def _card(description: ResourceDescription, status: RevisionStatus) -> dict[str, object]:
-    return {
-        "title_zh": description.title_zh,
-        "title_en": description.title_en,
-        "category": description.category.value,
-        "sharing_type": description.sharing_type.value,
-        "open_type": description.open_type.value,
-        "grade": description.grade.value,
-        "status": status.value,
-    }
-
-
 def _set_card(session: Session, resource: Resource, description: ResourceDescription, status: RevisionStatus) -> None:
-    for name, value in _card(description, status).items():
+    for name, value in card_values(description, status).items():
         setattr(resource, name, value)
     _index(session, resource, description)
 
@@ -343,18 +332,7 @@ def _index(session: Session, resource: Resource, description: ResourceDescriptio
         ResourceField(resource_id=resource.id, position=i, name=f.name, data_element=f.data_element)
         for i, f in enumerate(description.fields)
     )
-    words = ResourceSearch(
-        resource_id=resource.id,
-        title=search.document_tokens(description.title_zh, description.title_en, resource.code),
-        tags=search.document_tokens(*description.tags),
-        body=search.document_tokens(
-            description.abstract_zh,
-            description.abstract_en,
-            resource.organisation.name_zh,
-            resource.organisation.name_en,
-            *(f"{f.title_zh} {f.title_en}" for f in description.fields),
-        ),
-    )
+    words = ResourceSearch(resource_id=resource.id, **search_words(resource.code, resource.organisation, description))
     session.merge(words)
     session.flush()
 
