@@ -356,6 +356,7 @@ def resource(**changes: object) -> ResourcePublic:
         organisation_name_en=PSB.name_en,
         revision=1,
         status=RevisionStatus.PUBLISHED,
+        created_at=AT,
         published_at=AT,
         updated_at=AT,
     )

@@ -122,3 +122,28 @@ def test_the_public_and_enterprises_see_open_data_and_departments_see_the_sharin
     assert public < department
     assert "psb.residents" in department
     assert "psb.residents" not in public
+
+
+def test_several_resources_at_once_in_the_order_asked_leaving_out_the_invisible(db: Session, who: Actors) -> None:
+    codes = ["transport.parking", "psb.residents", "nope.nothing", "amr.enterprises"]
+    as_public = service.get_resources(db, Actor.anonymous(), codes=codes)
+    assert [r.code for r in as_public] == ["transport.parking", "amr.enterprises"]
+    as_department = service.get_resources(db, who["civil-analyst"], codes=codes)
+    assert [r.code for r in as_department] == ["transport.parking", "psb.residents", "amr.enterprises"]
+    assert as_department[1].fields[0].name == "id_number"
+
+
+def test_tags_are_counted_over_what_the_caller_may_see(db: Session, who: Actors) -> None:
+    public = {t.value: t.count for t in service.list_tags(db, Actor.anonymous())}
+    department = {t.value: t.count for t in service.list_tags(db, who["civil-analyst"])}
+    assert "parking" in public
+    assert "户籍" in department
+    assert public["交通"] < department["交通"]
+
+
+def test_published_only_leaves_out_the_caller_s_own_drafts(db: Session, who: Actors) -> None:
+    from tests.catalog.conftest import draft
+
+    service.register_resource(db, who["psb-admin"], data=draft())
+    assert "psb.vehicles" in search(db, who["psb-admin"], q="机动车")
+    assert "psb.vehicles" not in search(db, who["psb-admin"], q="机动车", published_only=True)

@@ -93,14 +93,14 @@ def _published(session: Session, actor: Actor, code: str) -> tuple[ResourcePubli
 
 def _catalog_page(session: Session, actor: Actor, number: int, document: str) -> dcat.CatalogPage:
     # Sorted by code, so that pages stay put while resources are published.
-    query = SearchQuery(sort=Sort.CODE, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, facets=[])
+    query = SearchQuery(
+        sort=Sort.CODE, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, facets=[], published_only=True
+    )
     found = service.search_resources(session, actor, query=query)
     paging = dcat.Paging.of(document, number, PAGE_SIZE, found.count)
     if number > paging.last:
         raise NotFound(f"no page {number}: the catalog has {paging.last} page(s)", page=number, last=paging.last)
-    # The caller's own drafts are found too; the catalog shows published resources only.
-    codes = [item.code for item in found.items if item.status is RevisionStatus.PUBLISHED]
-    datasets = [service.get_resource(session, actor, code=code) for code in codes]
+    datasets = service.get_resources(session, actor, codes=[item.code for item in found.items])
     return dcat.CatalogPage(
         datasets=datasets,
         publishers=_organisations(session, actor, {d.organisation for d in datasets}),
@@ -122,5 +122,6 @@ def _platform(session: Session, actor: Actor) -> OrganisationPublic | None:
 
 
 def _latest_publication(session: Session, actor: Actor) -> datetime | None:
-    newest = service.search_resources(session, actor, query=SearchQuery(sort=Sort.NEWEST, limit=1, facets=[]))
+    query = SearchQuery(sort=Sort.NEWEST, limit=1, facets=[], published_only=True)
+    newest = service.search_resources(session, actor, query=query)
     return newest.items[0].published_at if newest.items else None

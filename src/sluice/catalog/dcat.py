@@ -156,10 +156,11 @@ class Paging:
     number: int
     size: int
     last: int
+    total: int
 
     @classmethod
     def of(cls, document: str, number: int, size: int, count: int) -> Paging:
-        return cls(document, number, size, last=max(1, math.ceil(count / size)))
+        return cls(document, number, size, last=max(1, math.ceil(count / size)), total=count)
 
 
 @dataclass(frozen=True)
@@ -380,6 +381,7 @@ def _add_paging(graph: Graph, site: Site, catalog: URIRef, paging: Paging) -> No
     graph.add((view, RDF.type, HYDRA.PartialCollectionView))
     graph.add((view, RDF.type, HYDRA.PagedCollection))
     graph.add((view, HYDRA.itemsPerPage, Literal(paging.size)))
+    graph.add((view, HYDRA.totalItems, Literal(paging.total)))
     links = {HYDRA.first: 1, HYDRA.last: paging.last}
     if paging.number > 1:
         links[HYDRA.previous] = paging.number - 1

@@ -122,6 +122,7 @@ class ResourcePublic(ResourceDescription):
     organisation_name_en: str
     revision: int
     status: RevisionStatus
+    created_at: datetime
     published_at: datetime | None
     updated_at: datetime
     pending_revision: int | None = Field(default=None, description="A newer revision under work or review.")
@@ -164,10 +165,12 @@ class SearchQuery(BaseModel):
     open_type: list[OpenType] = Field(default_factory=list)
     grade: list[Grade] = Field(default_factory=list)
     format: list[Format] = Field(default_factory=list)
+    published_only: bool = Field(default=False, description="Leave out the caller's own unpublished drafts.")
     sort: Sort | None = Field(default=None, description="Default: relevance with words, newest without.")
     offset: int = Field(default=0, ge=0, le=100_000)
     limit: int = Field(default=20, ge=0, le=1000)
     facets: list[str] = Field(default_factory=lambda: list(FACETS))
+    facet_limit: int = Field(default=50, ge=1, le=1000, description="The most values per facet, largest counts first.")
 
     @field_validator("facets")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from sluice.audit.log import record
@@ -183,6 +183,35 @@ def get_resource(session: Session, actor: Actor, *, code: str) -> ResourcePublic
     return _public(session, resource)
 
 
+@use_case(can.can_read_catalog)
+def get_resources(session: Session, actor: Actor, *, codes: list[str]) -> list[ResourcePublic]:
+    """Several resources at once, in the order asked; those the caller may not see (or that do not exist) are
+    left out. For catalog pages and harvesters: two queries, however many codes."""
+    rows = session.scalars(select(Resource).where(Resource.code.in_(codes), visible_to(actor))).all()
+    wanted = {(r.id, r.published_revision or r.latest_revision): r for r in rows}
+    if not wanted:
+        return []
+    revisions = session.scalars(
+        select(ResourceRevision).where(tuple_(ResourceRevision.resource_id, ResourceRevision.number).in_(list(wanted)))
+    )
+    shown = (_public_of(wanted[(v.resource_id, v.number)], v) for v in revisions)
+    by_code = {public.code: public for public in shown}
+    return [by_code[code] for code in codes if code in by_code]
+
+
+@use_case(can.can_read_catalog)
+def list_tags(session: Session, actor: Actor) -> list[FacetValue]:
+    """Every topic tag of the published resources the caller may see, with how many carry it."""
+    rows = session.execute(
+        select(ResourceTag.tag, func.count())
+        .join(Resource, Resource.id == ResourceTag.resource_id)
+        .where(visible_to(actor), Resource.visible)
+        .group_by(ResourceTag.tag)
+        .order_by(ResourceTag.tag)
+    )
+    return [FacetValue(value=tag, count=count) for tag, count in rows]
+
+
 @use_case(can.can_read_history)
 def list_revisions(session: Session, actor: Actor, *, code: str) -> list[RevisionPublic]:
     """Every revision of a resource's description, newest first: the catalog's history."""
@@ -218,13 +247,15 @@ def search_resources(session: Session, actor: Actor, *, query: SearchQuery) -> S
         return SearchResult(count=0, items=[], facets={f: [] for f in query.facets})
     hits = search.backend_for(session).hits(session, tokens) if tokens else None
     base = select(Resource.id).where(visible_to(actor), *_filters(query))
+    if query.published_only:
+        base = base.where(Resource.visible)
     if hits is not None:
         base = base.join(hits, hits.c.resource_id == Resource.id)
     count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     page = _ordered(base, hits, query).offset(query.offset).limit(query.limit)
     ids = [row[0] for row in session.execute(page)]
     by_id = {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))}
-    facets = {name: _facet(session, base, name) for name in query.facets}
+    facets = {name: _facet(session, base, name, query.facet_limit) for name in query.facets}
     next_offset = query.offset + query.limit
     return SearchResult(
         count=count,
@@ -368,7 +399,7 @@ def _ordered(base: Select[int], hits: object, query: SearchQuery) -> Select[int]
     return base.order_by(Resource.published_at.desc().nulls_last(), Resource.id.desc())
 
 
-def _facet(session: Session, base: Select[int], name: str) -> list[FacetValue]:
+def _facet(session: Session, base: Select[int], name: str, limit: int) -> list[FacetValue]:
     matched = base.subquery()
     if name == "organisation":
         column = Organisation.code
@@ -383,13 +414,17 @@ def _facet(session: Session, base: Select[int], name: str) -> list[FacetValue]:
     else:
         column = getattr(Resource, name)
         query = select(column, func.count()).where(Resource.id.in_(select(matched.c.id)))
-    rows = session.execute(query.group_by(column).order_by(func.count().desc(), column).limit(50))
+    rows = session.execute(query.group_by(column).order_by(func.count().desc(), column).limit(limit))
     return [FacetValue(value=str(value), count=count) for value, count in rows]
 
 
 def _public(session: Session, resource: Resource) -> ResourcePublic:
-    number = resource.published_revision or resource.latest_revision
-    revision = _revision_of(session, resource, number)
+    revision = _revision_of(session, resource, resource.published_revision or resource.latest_revision)
+    return _public_of(resource, revision)
+
+
+def _public_of(resource: Resource, revision: ResourceRevision) -> ResourcePublic:
+    number = revision.number
     description = ResourceDescription.model_validate_json(revision.description)
     pending = resource.latest_revision if resource.latest_revision != number else None
     return ResourcePublic(
@@ -400,6 +435,7 @@ def _public(session: Session, resource: Resource) -> ResourcePublic:
         organisation_name_en=resource.organisation.name_en,
         revision=number,
         status=RevisionStatus(revision.status),
+        created_at=resource.created_at,
         published_at=resource.published_at,
         updated_at=resource.updated_at,
         pending_revision=pending,

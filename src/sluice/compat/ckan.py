@@ -182,8 +182,7 @@ def package_search(call: Call) -> Json:
     :param sort: ``score desc`` (default), ``metadata_modified desc``, ``name asc`` or ``views_recent desc``
     :param facet.field: a JSON list of fields to count: organization, tags, res_format, groups,
         sharing_type, open_type, grade (default: none)
-    :param facet.limit: the most values per facet, largest counts first (default 50, which is also the
-        most the catalog counts; -1 for all it counts)
+    :param facet.limit: the most values per facet, largest counts first (default 50; -1 for up to 1000)
     :returns: ``{count, results, facets, search_facets, sort}``
     """
     facet_fields = schema.facet_names(call.names("facet.field"))
@@ -195,8 +194,11 @@ def package_search(call: Call) -> Json:
         facet_fields=facet_fields,
     )
     facet_limit = call.number("facet.limit", 50, low=-1, high=MAX_ROWS)
-    result = schema.empty_result(facet_fields) if query is None else _search(call, query)
-    packages = [_package(call, item.code) for item in result.items]
+    counted = MAX_ROWS if facet_limit == -1 else max(facet_limit, 1)
+    found = None if query is None else _search(call, query.model_copy(update={"facet_limit": counted}))
+    result = schema.empty_result(facet_fields) if found is None else found
+    full = service.get_resources(call.session, call.actor, codes=[item.code for item in result.items])
+    packages = [schema.package(resource, call.base) for resource in full]
     display = _organisation_titles(call) if "organization" in facet_fields else {}
     return {
         **schema.search_result(result, packages, facet_fields, facet_limit, display),
@@ -281,8 +283,7 @@ def tag_list(call: Call) -> list[Json] | list[str]:
     if call.text("vocabulary_id"):
         raise NotFound("this catalog has no tag vocabularies", vocabulary_id=call.text("vocabulary_id"))
     contains = call.text("query").lower()
-    tags = {t for item in _every(call, SearchQuery(sort=Sort.CODE, facets=[])) for t in item.tags}
-    chosen = sorted(t for t in tags if contains in t.lower())
+    chosen = [t.value for t in service.list_tags(call.session, call.actor) if contains in t.value.lower()]
     return [schema.tag(t) for t in chosen] if call.flag("all_fields", default=False) else chosen
 
 
@@ -331,7 +332,8 @@ ACTIONS: dict[str, Action] = {
 
 
 def _search(call: Call, query: SearchQuery) -> SearchResult:
-    return service.search_resources(call.session, call.actor, query=query)
+    """Search the published packages: drafts are not part of a CKAN catalog (as in CKAN itself)."""
+    return service.search_resources(call.session, call.actor, query=query.model_copy(update={"published_only": True}))
 
 
 def _package(call: Call, code: str) -> Json:
@@ -366,7 +368,7 @@ def _organisation_titles(call: Call) -> dict[str, str]:
 def _package_counts(call: Call, codes: Iterable[str]) -> dict[str, int]:
     """How many resources you may see, per organisation: from one facet when it is complete (every resource
     has one organisation, so it is when its counts add up), else counted one by one for the rest."""
-    result = _search(call, SearchQuery(limit=0, facets=["organisation"]))
+    result = _search(call, SearchQuery(limit=0, facets=["organisation"], facet_limit=1000))
     counts = {f.value: f.count for f in result.facets["organisation"]}
     complete = sum(counts.values()) == result.count
     return {code: counts.get(code, 0) if complete or code in counts else _count(call, code) for code in codes}

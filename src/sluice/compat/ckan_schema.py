@@ -200,7 +200,7 @@ def distribution(resource: ResourcePublic, fmt: Format, base: str) -> Json:
         "resource_type": "api" if fmt is Format.API else "file",
         "position": resource.formats.index(fmt),
         "state": "active",
-        "created": modified,
+        "created": timestamp(resource.created_at),
         "last_modified": modified,
         "metadata_modified": modified,
     }
@@ -229,7 +229,7 @@ def package(resource: ResourcePublic, base: str) -> Json:
         "license_id": resource.licence,
         "license_title": resource.licence,
         "isopen": resource.open_type is OpenType.OPEN,
-        "metadata_created": modified,
+        "metadata_created": timestamp(resource.created_at),
         "metadata_modified": modified,
         "owner_org": resource.organisation,
         "organization": organization(
