@@ -9,11 +9,13 @@ PostgreSQL ts_rank), with titles weighted above tags above the rest; lower ``ran
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import CTE, Float, Integer, text
+from sqlalchemy import CTE, Float, Integer, Select, cast, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 MAX_QUERY_TOKENS = 12
@@ -58,6 +60,10 @@ class SearchBackend(Protocol):
         """A CTE of (resource_id, rank) for resources matching every token; lower rank is better."""
         ...
 
+    def id_set(self, ids: list[int]) -> Select[Any]:
+        """A subquery yielding the given ids, as one parameter however many there are."""
+        ...
+
 
 def _materialised(statement: str, **params: str) -> CTE:
     # MATERIALIZED: run the full-text match once. Left to itself, SQLite's planner may instead scan
@@ -82,6 +88,9 @@ class Fts5Backend:
             match=match,
         )
 
+    def id_set(self, ids: list[int]) -> Select[Any]:
+        return select(literal_column("value")).select_from(func.json_each(json.dumps(ids)))
+
 
 class TsvectorBackend:
     """PostgreSQL: ``resource_search.document`` is a generated, weighted tsvector with a GIN index."""
@@ -92,6 +101,9 @@ class TsvectorBackend:
             "FROM resource_search, plainto_tsquery('simple', :query) AS query WHERE document @@ query",
             query=" ".join(tokens),
         )
+
+    def id_set(self, ids: list[int]) -> Select[Any]:
+        return select(func.unnest(cast(ids, ARRAY(Integer))))
 
 
 BACKENDS: dict[str, SearchBackend] = {"sqlite": Fts5Backend(), "postgresql": TsvectorBackend()}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, select, tuple_
+from sqlalchemy import and_, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from sluice.audit.log import record
+from sluice.catalog import finder
 from sluice.catalog import permissions as can
-from sluice.catalog import search
 from sluice.catalog.indexing import card_values, search_words
 from sluice.catalog.models import (
     DataElement,
@@ -35,7 +35,6 @@ from sluice.catalog.schemas import (
     RevisionPublic,
     SearchQuery,
     SearchResult,
-    Sort,
 )
 from sluice.catalog.standards import builtin_validators, check_pattern
 from sluice.catalog.vocab import Format, RevisionStatus
@@ -43,7 +42,6 @@ from sluice.db.errors import refused_as
 from sluice.db.session import now
 from sluice.errors import Conflict, Invalid, NotFound
 from sluice.identity.actor import Actor
-from sluice.identity.models import Organisation
 from sluice.identity.queries import find_organisation
 from sluice.usecase import use_case
 
@@ -242,26 +240,14 @@ def list_review_queue(session: Session, actor: Actor) -> list[ResourceSummary]:
 @use_case(can.can_search)
 def search_resources(session: Session, actor: Actor, *, query: SearchQuery) -> SearchResult:
     """Find resources by words (zh/en) and filters, with facet counts; only what the caller may see."""
-    tokens = search.query_tokens(query.q) if query.q.strip() else []
-    if query.q.strip() and not tokens:
-        return SearchResult(count=0, items=[], facets={f: [] for f in query.facets})
-    hits = search.backend_for(session).hits(session, tokens) if tokens else None
-    base = select(Resource.id).where(visible_to(actor), *_filters(query))
-    if query.published_only:
-        base = base.where(Resource.visible)
-    if hits is not None:
-        base = base.join(hits, hits.c.resource_id == Resource.id)
-    count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    page = _ordered(base, hits, query).offset(query.offset).limit(query.limit)
-    ids = [row[0] for row in session.execute(page)]
-    by_id = {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))}
-    facets = {name: _facet(session, base, name, query.facet_limit) for name in query.facets}
+    found = finder.find(session, actor, query)
+    by_id = {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(found.page)))}
     next_offset = query.offset + query.limit
     return SearchResult(
-        count=count,
-        items=[_summary(by_id[i]) for i in ids],
-        facets=facets,
-        next=str(next_offset) if next_offset < count and query.limit else None,
+        count=found.count,
+        items=[_summary(by_id[i]) for i in found.page],
+        facets=found.facets,
+        next=str(next_offset) if next_offset < found.count and query.limit else None,
     )
 
 
@@ -366,56 +352,6 @@ def _index(session: Session, resource: Resource, description: ResourceDescriptio
     words = ResourceSearch(resource_id=resource.id, **search_words(resource.code, resource.organisation, description))
     session.merge(words)
     session.flush()
-
-
-def _filters(query: SearchQuery) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if query.organisation:
-        conditions.append(Resource.org_id.in_(select(Organisation.id).where(Organisation.code.in_(query.organisation))))
-    for column, values in (
-        (Resource.category, query.category),
-        (Resource.sharing_type, query.sharing_type),
-        (Resource.open_type, query.open_type),
-        (Resource.grade, query.grade),
-    ):
-        if values:
-            conditions.append(column.in_([v.value for v in values]))
-    if query.tag:
-        conditions.append(Resource.id.in_(select(ResourceTag.resource_id).where(ResourceTag.tag.in_(query.tag))))
-    if query.format:
-        formats = [f.value for f in query.format]
-        conditions.append(Resource.id.in_(select(ResourceFormat.resource_id).where(ResourceFormat.format.in_(formats))))
-    return conditions
-
-
-def _ordered(base: Select[int], hits: object, query: SearchQuery) -> Select[int]:
-    sort = query.sort or (Sort.RELEVANCE if hits is not None else Sort.NEWEST)
-    if sort is Sort.RELEVANCE and hits is not None:
-        return base.order_by(hits.c.rank, Resource.id)  # type: ignore[attr-defined]
-    if sort is Sort.MOST_USED:
-        return base.order_by(Resource.use_count.desc(), Resource.id.desc())
-    if sort is Sort.CODE:
-        return base.order_by(Resource.code)
-    return base.order_by(Resource.published_at.desc().nulls_last(), Resource.id.desc())
-
-
-def _facet(session: Session, base: Select[int], name: str, limit: int) -> list[FacetValue]:
-    matched = base.subquery()
-    if name == "organisation":
-        column = Organisation.code
-        query = (
-            select(column, func.count()).select_from(Resource).join(Organisation, Organisation.id == Resource.org_id)
-        )
-        query = query.where(Resource.id.in_(select(matched.c.id)))
-    elif name in ("tag", "format"):
-        table = ResourceTag if name == "tag" else ResourceFormat
-        column = table.tag if name == "tag" else table.format  # type: ignore[union-attr]
-        query = select(column, func.count()).where(table.resource_id.in_(select(matched.c.id)))
-    else:
-        column = getattr(Resource, name)
-        query = select(column, func.count()).where(Resource.id.in_(select(matched.c.id)))
-    rows = session.execute(query.group_by(column).order_by(func.count().desc(), column).limit(limit))
-    return [FacetValue(value=str(value), count=count) for value, count in rows]
 
 
 def _public(session: Session, resource: Resource) -> ResourcePublic:
