@@ -9,10 +9,12 @@ Without words there is no match to share, and the database aggregates directly.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, func, select
@@ -100,8 +102,9 @@ def _with_words(session: Session, actor: Actor, query: SearchQuery, tokens: list
         .where(*conditions(actor, query))
     )
     matched: Sequence[Row[Any]] = session.connection().execute(statement).all()  # type: ignore[assignment]
-    ordered = sorted(matched, key=SORT_KEYS[sort])
-    page = [r.id for r in ordered[query.offset : query.offset + query.limit]]
+    # Only the rows up to the end of the page need ordering: a heap of that many, not a sort of all.
+    first = heapq.nsmallest(query.offset + query.limit, matched, key=SORT_KEYS[sort])
+    page = [r.id for r in first[query.offset :]]
     facets = {name: _facet_of_rows(session, backend, matched, name, query.facet_limit) for name in query.facets}
     return Found(len(matched), page, facets)
 
@@ -117,9 +120,10 @@ def _facet_of_rows(
         ).all()
         return _top(((value, count) for value, count in counted), limit)
     if name == "organisation":
-        codes = {org_id: code for org_id, code in session.execute(select(Organisation.id, Organisation.code))}
-        return _top(Counter(codes[r.org_id] for r in rows).items(), limit)
-    return _top(Counter(getattr(r, name) for r in rows).items(), limit)
+        codes: dict[int, str] = dict(session.execute(select(Organisation.id, Organisation.code)).all())
+        by_id = Counter(map(attrgetter("org_id"), rows))
+        return _top(((codes[org_id], count) for org_id, count in by_id.items()), limit)
+    return _top(Counter(map(attrgetter(name), rows)).items(), limit)
 
 
 def _top(counts: Iterable[tuple[str, int]], limit: int) -> list[FacetValue]:
