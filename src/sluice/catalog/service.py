@@ -38,7 +38,7 @@ from sluice.catalog.schemas import (
 )
 from sluice.catalog.standards import builtin_validators, check_pattern
 from sluice.catalog.vocab import Format, RevisionStatus
-from sluice.db.errors import refused_as
+from sluice.db.errors import unique
 from sluice.db.session import now
 from sluice.errors import Conflict, Invalid, NotFound
 from sluice.identity.actor import Actor
@@ -58,9 +58,9 @@ def register_resource(session: Session, actor: Actor, *, data: ResourceCreate) -
     check_description(description, _element_codes(session))
     org = find_organisation(session, data.code.split(".", 1)[0])
     at = now(session)
-    with refused_as(session, Conflict(f"a resource with code {data.code!r} already exists", field="code")):
-        if session.scalars(select(Resource.id).where(Resource.code == data.code)).first() is not None:
-            raise Conflict(f"a resource with code {data.code!r} already exists", field="code")
+    with unique(
+        session, Resource.code, data.code, Conflict(f"a resource with code {data.code!r} already exists", field="code")
+    ):
         resource = Resource(
             code=data.code,
             org_id=org.id,
@@ -280,9 +280,9 @@ def create_data_element(session: Session, actor: Actor, *, data: DataElementCrea
     if data.pattern is not None:
         check_pattern(data.pattern)
     kind = "builtin" if data.validator else "pattern" if data.pattern is not None else "code_list"
-    with refused_as(session, Conflict(f"a data element {data.code!r} already exists", field="code")):
-        if session.scalars(select(DataElement.id).where(DataElement.code == data.code)).first() is not None:
-            raise Conflict(f"a data element {data.code!r} already exists", field="code")
+    with unique(
+        session, DataElement.code, data.code, Conflict(f"a data element {data.code!r} already exists", field="code")
+    ):
         element = DataElement(
             code=data.code,
             name_zh=data.name_zh,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sluice.errors import SluiceError
 
@@ -24,3 +25,14 @@ def refused_as(session: Session, refusal: SluiceError) -> Iterator[None]:
             session.flush()
     except IntegrityError:
         raise refusal from None
+
+
+@contextmanager
+def unique(session: Session, column: InstrumentedAttribute[str], value: str, refusal: SluiceError) -> Iterator[None]:
+    """Make the block's new row, refusing with ``refusal`` if one with ``column == value`` exists: checked
+    first (a clear answer at once), and enforced by the unique constraint if a concurrent writer gets there
+    in between."""
+    if session.scalars(select(column).where(column == value).limit(1)).first() is not None:
+        raise refusal
+    with refused_as(session, refusal):
+        yield

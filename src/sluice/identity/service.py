@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sluice.audit.log import record
-from sluice.db.errors import refused_as
+from sluice.db.errors import refused_as, unique
 from sluice.db.session import now, settings_of
 from sluice.errors import Conflict, Invalid, NotFound
 from sluice.identity import credentials
@@ -55,9 +55,8 @@ def whoami(session: Session, actor: Actor) -> Me:
 @use_case(can.can_create_organisation)
 def create_organisation(session: Session, actor: Actor, *, data: OrganisationCreate) -> OrganisationPublic:
     """Register an organisation: a government department, an enterprise or the platform itself."""
-    if session.scalars(select(Organisation).where(Organisation.code == data.code)).first():
-        raise Conflict(f"an organisation with code {data.code!r} already exists", field="code", value=data.code)
-    with refused_as(session, Conflict(f"an organisation with code {data.code!r} already exists", field="code")):
+    refusal = Conflict(f"an organisation with code {data.code!r} already exists", field="code", value=data.code)
+    with unique(session, Organisation.code, data.code, refusal):
         org = Organisation(
             code=data.code, name_zh=data.name_zh, name_en=data.name_en, kind=data.kind.value, created_at=now(session)
         )
@@ -102,10 +101,9 @@ def create_user(session: Session, actor: Actor, *, data: UserCreate, password: s
     org = find_organisation(session, data.org_code)
     roles = frozenset(data.roles)
     check_role_set(roles, OrgKind(org.kind), data.username)
-    if session.scalars(select(User).where(User.username == data.username)).first():
-        raise Conflict(f"an account named {data.username!r} already exists", field="username")
     password_hash = _password_hash(password) if password is not None else None
-    with refused_as(session, Conflict(f"an account named {data.username!r} already exists", field="username")):
+    refusal = Conflict(f"an account named {data.username!r} already exists", field="username")
+    with unique(session, User.username, data.username, refusal):
         user = User(
             username=data.username,
             display_name=data.display_name or data.username,
