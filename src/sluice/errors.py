@@ -57,6 +57,12 @@ class Exhausted(SluiceError):
     code = "exhausted"
 
 
+class TooLarge(SluiceError):
+    """An upload or a request body is over the configured limit."""
+
+    code = "too_large"
+
+
 class NotInitialised(SluiceError):
     """The data folder does not hold an initialised platform."""
 

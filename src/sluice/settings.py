@@ -36,6 +36,26 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Sign-in attempts allowed per client address per minute, per API process."
     )
     page_size_max: int = Field(default=500, ge=1, le=10_000, description="Largest page any list returns.")
+    upload_max_bytes: int = Field(
+        default=8 * 1024**3, ge=1, description="Largest file a provider may upload or ingest (bytes; default 8 GiB)."
+    )
+    version_retention_days: int = Field(
+        default=365, ge=0, description="How long a superseded version stays queryable before `sluice lake prune`."
+    )
+    ingest_memory_limit: str = Field(
+        default="1GB", description="Memory DuckDB may use for one ingestion; beyond it, it spills to the work folder."
+    )
+    ingest_threads: int = Field(default=2, ge=1, le=64, description="Threads DuckDB may use for one ingestion.")
+    row_group_rows: int = Field(
+        default=100_000, ge=1_000, le=10_000_000, description="Rows per Parquet row group in a version."
+    )
+    pii_sample_rows: int = Field(default=10_000, ge=100, description="Values per column the PII scan looks at.")
+    pii_threshold: float = Field(
+        default=0.6, gt=0, le=1, description="Share of sampled values that must look personal to flag a column."
+    )
+    xlsx_max_uncompressed_bytes: int = Field(
+        default=1024**3, ge=1, description="Largest total uncompressed size of an uploaded workbook (zip bomb guard)."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -62,6 +82,11 @@ class Settings(BaseSettings):
     @property
     def lake_dir(self) -> Path:
         return self.data_dir / "lake"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Work in progress (uploads, ingestions): never read by the gateway; swept by `sluice lake recover`."""
+        return self.lake_dir / ".staging"
 
     @property
     def keys_dir(self) -> Path:

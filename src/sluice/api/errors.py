@@ -25,6 +25,7 @@ from sluice.errors import (
     NotFound,
     NotInitialised,
     SluiceError,
+    TooLarge,
     Unauthenticated,
 )
 
@@ -36,6 +37,7 @@ HTTP_STATUS: dict[type[SluiceError], int] = {
     NotFound: 404,
     Conflict: 409,
     Invalid: 422,
+    TooLarge: 413,
     Exhausted: 429,
     NotInitialised: 503,
 }

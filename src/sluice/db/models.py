@@ -11,8 +11,10 @@ def metadata() -> MetaData:
     from sluice.catalog import models as _catalog
     from sluice.db.base import Base
     from sluice.identity import models as _identity
+    from sluice.inbox import models as _inbox
+    from sluice.lake import models as _lake
 
-    del _audit, _catalog, _identity
+    del _audit, _catalog, _identity, _inbox, _lake
     return Base.metadata
 
 

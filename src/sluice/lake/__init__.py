@@ -1,0 +1,1 @@
+"""The lake: versions of every resource's data, ingested, validated, classified and written for serving."""

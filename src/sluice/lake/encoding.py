@@ -1,0 +1,168 @@
+"""Text encodings of uploaded files: detect, check, and transcode to UTF-8 in bounded memory.
+
+Detection: a byte-order mark decides (UTF-8, UTF-16 LE/BE); otherwise UTF-16 without a mark is recognised
+by its zero bytes; otherwise the file is read as UTF-8, and if that fails *before any non-ASCII text was
+seen*, as GB18030 (a superset of GBK and GB2312). A file that is UTF-8 up to some point and then is not
+holds mixed encodings: it is refused, with the line and byte of the first bad sequence, rather than read
+as mojibake.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from pathlib import Path
+
+from sluice.errors import Invalid
+
+CHUNK = 1 << 20
+UTF8_BOM = codecs.BOM_UTF8
+SUPPORTED = ("utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "utf-16", "utf-16-le", "utf-16-be")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A text file as DuckDB will read it: UTF-8, possibly a transcoded copy of the upload."""
+
+    path: Path
+    encoding: str  # what the upload was in
+    transcoded: bool
+
+
+@dataclass(frozen=True)
+class DecodeFailure:
+    byte: int  # offset of the first undecodable byte, from 0
+    line: int  # its line, from 1
+    ascii_before: bool  # only ASCII text before it
+
+
+def detect_and_decode(source: Path, work_dir: Path, declared: str | None = None) -> Decoded:
+    """Return a UTF-8 version of ``source`` (itself when it already is one); refuse undecodable files."""
+    if declared:
+        encoding = _normalise(declared)
+        return _as_utf8(source, work_dir, encoding)
+    head = _head(source)
+    if head.startswith(UTF8_BOM):
+        return _as_utf8(source, work_dir, "utf-8-sig")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _as_utf8(source, work_dir, "utf-16")
+    bare_utf16 = _bare_utf16(head)
+    if bare_utf16:
+        return _as_utf8(source, work_dir, bare_utf16)
+    failure = first_failure(source, "utf-8")
+    if failure is None:
+        return Decoded(source, "utf-8", transcoded=False)
+    if not failure.ascii_before:
+        raise Invalid(
+            f"the file mixes encodings: it is UTF-8 up to line {failure.line}, byte {failure.byte}, and not after; "
+            "save it again in one encoding (UTF-8 is best)",
+            line=failure.line,
+            byte=failure.byte,
+            encoding="utf-8",
+        )
+    try:
+        return _as_utf8(source, work_dir, "gb18030")
+    except Invalid as gb:
+        raise Invalid(
+            f"the file is neither UTF-8 (bad byte at line {failure.line}, byte {failure.byte}) nor GB18030/GBK (bad "
+            f"byte at line {gb.detail['line']}, byte {gb.detail['byte']}); save it as UTF-8, or name its encoding",
+            line=failure.line,
+            byte=failure.byte,
+        ) from None
+
+
+def first_failure(source: Path, encoding: str) -> DecodeFailure | None:
+    """Where ``source`` stops being valid ``encoding`` (streamed, constant memory); None if it never does."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    lines = 1
+    ascii_so_far = True
+    with source.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # The decoder may hold back bytes of an earlier chunk; exc.start counts within its buffer.
+                held = len(exc.object) - len(chunk)
+                bad = offset - held + exc.start
+                before = exc.object[: exc.start]
+                return DecodeFailure(
+                    byte=bad,
+                    line=lines + before.count(b"\n"),
+                    ascii_before=ascii_so_far and before.isascii(),
+                )
+            lines += chunk.count(b"\n")
+            ascii_so_far = ascii_so_far and chunk.isascii()
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return DecodeFailure(byte=offset, line=lines, ascii_before=ascii_so_far)
+    return None
+
+
+def _as_utf8(source: Path, work_dir: Path, encoding: str) -> Decoded:
+    if encoding in ("utf-8", "utf-8-sig"):
+        failure = first_failure(source, encoding)
+        if failure is None:
+            return Decoded(source, encoding, transcoded=False)  # DuckDB skips a UTF-8 BOM itself
+        raise _undecodable(encoding, failure)
+    target = work_dir / "decoded.txt"
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    lines = 1
+    with source.open("rb") as handle, target.open("wb") as out:
+        while chunk := handle.read(CHUNK):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                held = len(exc.object) - len(chunk)
+                before = exc.object[: exc.start]
+                failure = DecodeFailure(offset - held + exc.start, lines + before.count(b"\n"), False)
+                raise _undecodable(encoding, failure) from None
+            out.write(text.removeprefix("\ufeff").encode("utf-8") if offset == 0 else text.encode("utf-8"))
+            lines += chunk.count(b"\n") if not encoding.startswith("utf-16") else text.count("\n")
+            offset += len(chunk)
+        try:
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        except UnicodeDecodeError:
+            raise _undecodable(encoding, DecodeFailure(offset, lines, False)) from None
+    return Decoded(target, encoding, transcoded=True)
+
+
+def _undecodable(encoding: str, failure: DecodeFailure) -> Invalid:
+    return Invalid(
+        f"the file is not valid {encoding}: bad byte sequence at line {failure.line}, byte {failure.byte}; "
+        "save it again in that encoding, or name the right one",
+        line=failure.line,
+        byte=failure.byte,
+        encoding=encoding,
+    )
+
+
+def _normalise(declared: str) -> str:
+    name = declared.strip().lower().replace("_", "-")
+    name = {"utf8": "utf-8", "utf16": "utf-16", "gb-18030": "gb18030", "cp936": "gbk"}.get(name, name)
+    if name not in SUPPORTED:
+        raise Invalid(
+            f"unsupported encoding {declared!r}: use one of {', '.join(SUPPORTED)}", field="encoding", value=declared
+        )
+    return name
+
+
+def _head(source: Path, size: int = 4096) -> bytes:
+    with source.open("rb") as handle:
+        return handle.read(size)
+
+
+def _bare_utf16(head: bytes) -> str | None:
+    """UTF-16 without a BOM: mostly-ASCII text puts a zero byte in every other position."""
+    if len(head) < 4:
+        return None
+    even = head[0::2]
+    odd = head[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
