@@ -30,8 +30,13 @@ def resident(id_number: str, name: str = "张三", **changes: str) -> dict[str, 
     return row
 
 
-def write_csv(path: Path, rows: Sequence[dict[str, str]], header: Sequence[str] = RESIDENT_HEADER,
-              encoding: str = "utf-8", delimiter: str = ",") -> Path:
+def write_csv(
+    path: Path,
+    rows: Sequence[dict[str, str]],
+    header: Sequence[str] = RESIDENT_HEADER,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> Path:
     with path.open("w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle, delimiter=delimiter)
         writer.writerow(header)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from sluice import __version__
-from sluice.api import auth, catalog, dcat, health, identity
+from sluice.api import auth, catalog, dcat, health, identity, lake
 from sluice.api.errors import install_error_handlers
 from sluice.compat import ckan
 from sluice.platform import Platform
@@ -54,6 +54,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(auth.router)
     app.include_router(identity.router)
     app.include_router(catalog.router)
+    app.include_router(lake.router)
     app.include_router(dcat.router)
     app.include_router(ckan.router)
     return app

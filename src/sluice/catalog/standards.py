@@ -107,8 +107,19 @@ def _template(sql: str) -> Callable[[exp.Expr], exp.Expr]:
     return substitute
 
 
+ENUM_FROM = 32  # longer code lists are checked by a cast to an ENUM type: a hash lookup, not a chain of =
+
+
 def _membership(codes: Collection[str]) -> Callable[[exp.Expr], exp.Expr]:
-    literals = [exp.Literal.string(c) for c in sorted(codes)]
+    literals = [exp.Literal.string(c) for c in sorted(set(codes))]
+    if len(literals) >= ENUM_FROM:
+        enum = exp.DataType(this=exp.DataType.Type.ENUM, expressions=literals, nested=False)
+
+        def lookup(column: exp.Expr) -> exp.Expr:
+            found = exp.TryCast(this=column.copy(), to=enum.copy())
+            return exp.Not(this=exp.Is(this=found, expression=exp.null()))
+
+        return lookup
 
     def predicate(column: exp.Expr) -> exp.Expr:
         return exp.In(this=column.copy(), expressions=[lit.copy() for lit in literals])

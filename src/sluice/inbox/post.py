@@ -20,7 +20,7 @@ def notify(
     message: str,
     org_id: int | None = None,
     role: Role | None = None,
-    **detail: Any,
+    detail: dict[str, Any] | None = None,
 ) -> Notice:
     """Tell an organisation's accounts (``org_id``) or every holder of a platform role (``role``)."""
     if (org_id is None) == (role is None):
@@ -31,7 +31,7 @@ def notify(
         kind=kind,
         target=target,
         message=message,
-        detail_json=json.dumps(detail, ensure_ascii=False, default=str),
+        detail_json=json.dumps(detail or {}, ensure_ascii=False, default=str),
         created_at=now(session),
     )
     session.add(notice)

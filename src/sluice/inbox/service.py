@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-
-from pydantic import BaseModel
 from datetime import datetime
 
+from pydantic import BaseModel
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
@@ -31,7 +30,7 @@ class NoticePublic(BaseModel):
 
 def _mine(actor: Actor) -> ColumnElement[bool]:
     roles = [role.value for role in actor.roles]
-    clauses = [Notice.role.in_(roles)] if roles else []
+    clauses: list[ColumnElement[bool]] = [Notice.role.in_(roles)] if roles else []
     if actor.org_id is not None:
         clauses.append(Notice.org_id == actor.org_id)
     return or_(*clauses) if clauses else false()

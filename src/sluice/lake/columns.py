@@ -24,7 +24,7 @@ COMPATIBLE: dict[FieldType, tuple[str, ...]] = {
 }
 
 
-def match_columns(
+def match_columns(  # noqa: PLR0912 - one branch per kind of difference, reported together
     columns: list[str],
     column_types: dict[str, str],
     fields: list[FieldSpec],
@@ -79,7 +79,9 @@ def match_columns(
     if renamed:
         parts.append("perhaps renamed: " + ", ".join(f"{c} → {f}" for c, f in renamed.items()))
     if retyped:
-        parts.append("wrong type in the file: " + ", ".join(f"{c} is {t}, {f} needs {n}" for c, (f, t, n) in retyped.items()))
+        parts.append(
+            "wrong type in the file: " + ", ".join(f"{c} is {t}, {f} needs {n}" for c, (f, t, n) in retyped.items())
+        )
     raise Invalid(
         f"the file's columns do not match the fields of {resource}: {'; '.join(parts)}. Fix the header, or give a "
         'mapping such as {"file column": "field"} (null drops a column)',
@@ -116,7 +118,9 @@ def _retyped(
     return wrong
 
 
-def _likely_renames(columns: list[str], extra: list[str], missing: list[str], fields: list[FieldSpec]) -> dict[str, str]:
+def _likely_renames(
+    columns: list[str], extra: list[str], missing: list[str], fields: list[FieldSpec]
+) -> dict[str, str]:
     """An extra column standing where a missing field stands in the catalog's order is probably that field."""
     positions = {f.name: i for i, f in enumerate(fields)}
     guesses: dict[str, str] = {}

@@ -5,14 +5,17 @@ every partial file. The API, the CLI and the demo all ingest through ``ingest``.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from sluice.errors import Invalid, SluiceError, TooLarge
+from sluice.errors import SluiceError, TooLarge
 from sluice.identity.actor import Actor
 from sluice.lake import pipeline, service
 from sluice.lake.schemas import IngestOptions, VersionPublic
 from sluice.lake.storage import disk_error, publish_folder, remove_folder, staging_folder, version_folder
 from sluice.platform import Platform
+
+log = logging.getLogger("sluice.lake")
 
 
 def _quiet(step: str) -> None:
@@ -48,7 +51,7 @@ def ingest(
     target: Path | None = None
     try:
         work = staging_folder(settings.staging_dir, f"{ticket.version_id}-{ticket.token}")
-        outcome = pipeline.run(source, name, ticket.plan, work, settings, progress)
+        outcome = pipeline.run(source, name, ticket.plan, work=work, settings=settings, progress=progress)
         relative: str | None = None
         if not outcome.rejected:
             target = version_folder(settings.lake_dir, code, ticket.number, ticket.token)
@@ -80,9 +83,4 @@ def _fail(platform: Platform, actor: Actor, ticket: service.Ticket, error: str, 
         with platform.transaction() as session:
             service.fail_version(session, actor, ticket=ticket, error=error)
     except Exception:  # the database itself may be what failed; `sluice lake recover` finishes the job
-        pass
-
-
-def check_format_name(name: str) -> None:
-    if not name or "/" in name or "\x00" in name:
-        raise Invalid("the upload has no usable file name")
+        log.exception("could not record the failure of version %s of %s", ticket.number, ticket.code)

@@ -20,7 +20,9 @@ def can_ingest(session: Session, actor: Actor, *, code: str, **_: Any) -> None:
     if actor.has(Role.PROVIDER) and code.split(".", 1)[0] == actor.org_code:
         return
     raise Forbidden(
-        f"only a provider of {code.split('.', 1)[0]!r} may load data into {code}", resource=code, required_role="provider"
+        f"only a provider of {code.split('.', 1)[0]!r} may load data into {code}",
+        resource=code,
+        required_role="provider",
     )
 
 

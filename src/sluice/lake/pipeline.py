@@ -61,7 +61,7 @@ def schema_of(fields: list[FieldSpec]) -> list[dict[str, str]]:
     return [{"name": f.name, "type": f.type.value} for f in fields]
 
 
-def run(source: Path, source_name: str, plan: Plan, work: Path, settings: Settings, progress: Progress) -> Outcome:
+def run(source: Path, source_name: str, plan: Plan, *, work: Path, settings: Settings, progress: Progress) -> Outcome:
     """Ingest ``source`` according to ``plan`` inside the staging folder ``work``."""
     options = plan.options
     schema = schema_of(plan.fields)
@@ -124,7 +124,7 @@ def run(source: Path, source_name: str, plan: Plan, work: Path, settings: Settin
 
 
 def _connect(work: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(work / "work.duckdb"))
+    con = duckdb.connect()  # in memory; beyond memory_limit DuckDB spills to the temp directory
     (work / "spill").mkdir(exist_ok=True)
     con.execute(f"SET memory_limit = '{_size(settings.ingest_memory_limit)}'")
     con.execute(f"SET threads = {int(settings.ingest_threads)}")
@@ -171,8 +171,8 @@ def _write_data(con: duckdb.DuckDBPyConnection, plan: Plan, data: Path, row_grou
         ]
         old = exp.select(*typed).from_(exp.func("read_parquet", exp.Literal.string(str(plan.base))).as_("b"))
         if plan.options.mode is Mode.UPSERT:
-            replaced = exp.select(*[exp.column(ident(k)) for k in keys]).from_(CHECKED).where(
-                exp.Not(this=exp.column("_bad"))
+            replaced = (
+                exp.select(*[exp.column(ident(k)) for k in keys]).from_(CHECKED).where(exp.Not(this=exp.column("_bad")))
             )
             old = old.where(
                 exp.Not(
@@ -182,9 +182,7 @@ def _write_data(con: duckdb.DuckDBPyConnection, plan: Plan, data: Path, row_grou
                     )
                 )
                 if len(keys) > 1
-                else exp.Not(
-                    this=exp.In(this=exp.column(ident(keys[0]), table="b"), query=exp.Subquery(this=replaced))
-                )
+                else exp.Not(this=exp.In(this=exp.column(ident(keys[0]), table="b"), query=exp.Subquery(this=replaced)))
             )
         query = exp.union(old, fresh, distinct=False)
     ordered = exp.select(exp.Star()).from_(exp.Subquery(this=query, alias=exp.TableAlias(this=ident("v"))))
@@ -192,7 +190,7 @@ def _write_data(con: duckdb.DuckDBPyConnection, plan: Plan, data: Path, row_grou
         ordered = ordered.order_by(*[exp.column(ident(k)) for k in keys])
     con.execute(
         f"COPY ({ordered.sql(dialect=DIALECT)}) TO '{_literal_path(data)}' "
-        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {int(row_group_rows)})"
+        f"(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {int(row_group_rows)})"
     )
 
 
@@ -204,7 +202,7 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     ]
     broken = ", ".join(f"CASE WHEN c.{ident(f).sql(dialect=DIALECT)} THEN '{f}' END" for f in flags)
     con.execute(
-        f"COPY (SELECT c.{ROW} AS _row, list_filter([{broken}], x -> x IS NOT NULL) AS _broken, s.* "
+        f"COPY (SELECT c.{ROW} AS _row, list_filter([{broken}], lambda x: x IS NOT NULL) AS _broken, s.* "
         f"FROM {CHECKED} c JOIN {STAGED} s ON s.rowid + 1 = c.{ROW} WHERE c._bad ORDER BY c.{ROW}) "
         f"TO '{_literal_path(target)}' (FORMAT parquet, COMPRESSION zstd)"
     )
@@ -212,4 +210,3 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, target: Path) -> None:
 
 def _literal_path(path: Path) -> str:
     return str(path).replace("'", "''")
-

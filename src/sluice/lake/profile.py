@@ -59,7 +59,9 @@ def _top(con: duckdb.DuckDBPyConnection, field: FieldSpec) -> list[tuple[str, in
     return [(str(value), int(n)) for value, n in found if n > 1]
 
 
-def _histogram(con: duckdb.DuckDBPyConnection, field: FieldSpec, low: Any, high: Any, personal: bool) -> Histogram | None:
+def _histogram(
+    con: duckdb.DuckDBPyConnection, field: FieldSpec, low: Any, high: Any, personal: bool
+) -> Histogram | None:
     q = ident(field.name).sql(dialect=DIALECT)
     if field.type in NUMERIC and not personal and low is not None and high is not None and low != high:
         width = (float(high) - float(low)) / BINS
@@ -73,15 +75,15 @@ def _histogram(con: duckdb.DuckDBPyConnection, field: FieldSpec, low: Any, high:
         edges = [round(float(low) + i * width, 6) for i in range(BINS + 1)]
         return Histogram(kind="value", edges=edges, counts=[int(found.get(i, 0)) for i in range(BINS)])
     if field.type in (FieldType.DATE, FieldType.TIMESTAMP) and not personal:
-        found = con.execute(
+        years = con.execute(
             f"SELECT YEAR({q}) AS y, COUNT(*) FROM version_data WHERE {q} IS NOT NULL GROUP BY y ORDER BY y"
         ).fetchall()
-        return Histogram(kind="year", edges=[int(y) for y, _ in found], counts=[int(n) for _, n in found])
+        return Histogram(kind="year", edges=[int(y) for y, _ in years], counts=[int(n) for _, n in years])
     if field.type is FieldType.STRING:
-        found = con.execute(
+        lengths = con.execute(
             f"SELECT LENGTH({q}) AS l, COUNT(*) FROM version_data WHERE {q} IS NOT NULL GROUP BY l ORDER BY l LIMIT 200"
         ).fetchall()
-        return Histogram(kind="length", edges=[int(n) for n, _ in found], counts=[int(c) for _, c in found])
+        return Histogram(kind="length", edges=[int(n) for n, _ in lengths], counts=[int(c) for _, c in lengths])
     return None
 
 

@@ -92,7 +92,9 @@ def stage(
     decoded = detect_and_decode(source, work_dir, encoding)
     if fmt in (SourceFormat.CSV, SourceFormat.TSV):
         staged = _stage_csv(con, decoded.path, "\t" if fmt is SourceFormat.TSV else ",", decoded.encoding)
-        return Staged(fmt, staged.columns, staged.column_types, staged.rows, decoded.encoding, 1, staged.multiline_values)
+        return Staged(
+            fmt, staged.columns, staged.column_types, staged.rows, decoded.encoding, 1, staged.multiline_values
+        )
     return _stage_json(con, decoded.path, fmt, decoded.encoding)
 
 
@@ -101,11 +103,13 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, encod
     try:
         described = con.execute(
             "DESCRIBE SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ?, quote = '\"', "
-            "escape = '\"', sample_size = -1)",
+            "escape = '\"')",
             [str(path), delimiter],
         ).fetchall()
     except duckdb.Error as exc:
-        raise Invalid(f"the file cannot be read as {'TSV' if delimiter == chr(9) else 'CSV'}: {_first_line(exc)}") from None
+        raise Invalid(
+            f"the file cannot be read as {'TSV' if delimiter == chr(9) else 'CSV'}: {_first_line(exc)}"
+        ) from None
     columns = [row[0] for row in described]
     _check_header(columns)
     del options
@@ -114,7 +118,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, encod
             f"CREATE TABLE {STAGED} AS SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ?, "
             "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, store_rejects = true, "
             "rejects_table = 'parse_rejects', rejects_scan = 'parse_scans', columns = ?)",
-            [str(path), delimiter, {name: "VARCHAR" for name in columns}],
+            [str(path), delimiter, dict.fromkeys(columns, "VARCHAR")],
         )
     except duckdb.Error as exc:
         raise Invalid(f"the file cannot be read: {_first_line(exc)}") from None
@@ -145,7 +149,7 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, fmt: SourceFormat, e
         _check_header(columns)
         con.execute(
             f"CREATE TABLE {STAGED} AS SELECT * FROM read_json(?, format = ?, columns = ?)",
-            [str(path), layout, {name: "VARCHAR" for name in columns}],
+            [str(path), layout, dict.fromkeys(columns, "VARCHAR")],
         )
     except duckdb.Error as exc:
         raise Invalid(f"the file is not valid {fmt.value.upper()}: {_first_line(exc)}") from None

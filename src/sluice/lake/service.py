@@ -38,6 +38,7 @@ from sluice.lake.queries import data_file, serving_version
 from sluice.lake.schemas import (
     IngestOptions,
     Mode,
+    OnError,
     PiiDecision,
     PiiFlag,
     Profile,
@@ -66,9 +67,7 @@ class Ticket:
 
 
 @use_case(can.can_ingest)
-def open_version(
-    session: Session, actor: Actor, *, code: str, options: IngestOptions, source_name: str
-) -> Ticket:
+def open_version(session: Session, actor: Actor, *, code: str, options: IngestOptions, source_name: str) -> Ticket:
     """Record a new version as processing, and fix what the pipeline will check it against."""
     resource = _resource(session, code)
     description = _current_description(session, resource)
@@ -106,7 +105,9 @@ def open_version(
 
 
 @use_case(can.can_continue)
-def close_version(session: Session, actor: Actor, *, ticket: Ticket, outcome: Outcome, path: str | None) -> VersionPublic:
+def close_version(
+    session: Session, actor: Actor, *, ticket: Ticket, outcome: Outcome, path: str | None
+) -> VersionPublic:
     """Record the pipeline's result: rejected, held for a decision on personal data, or published."""
     version = _version_by_id(session, ticket.version_id)
     resource = _resource(session, ticket.code)
@@ -117,8 +118,15 @@ def close_version(session: Session, actor: Actor, *, ticket: Ticket, outcome: Ou
     version.pii_json = json.dumps([flag.model_dump() for flag in outcome.pii], ensure_ascii=False)
     if outcome.rejected:
         version.status = VersionStatus.REJECTED.value
-        record(session, actor, "version.reject", f"resource:{ticket.code}", version=version.number,
-               rows_read=outcome.report.rows_read, rules=[r.rule for r in outcome.report.rules])
+        record(
+            session,
+            actor,
+            "version.reject",
+            f"resource:{ticket.code}",
+            version=version.number,
+            rows_read=outcome.report.rows_read,
+            rules=[r.rule for r in outcome.report.rules],
+        )
         return _public(session, resource, version, full=True)
     if ticket.plan.options.mode is not Mode.REPLACE:
         current = serving_version(session, resource.id)
@@ -134,12 +142,25 @@ def close_version(session: Session, actor: Actor, *, ticket: Ticket, outcome: Ou
     if outcome.pii:
         version.status = VersionStatus.HELD.value
         _tell_about_flags(session, resource, version, outcome.pii)
-        record(session, actor, "version.hold", f"resource:{ticket.code}", version=version.number,
-               flagged=[f.field for f in outcome.pii])
+        record(
+            session,
+            actor,
+            "version.hold",
+            f"resource:{ticket.code}",
+            version=version.number,
+            flagged=[f.field for f in outcome.pii],
+        )
     else:
         _publish(session, resource, version)
-        record(session, actor, "version.publish", f"resource:{ticket.code}", version=version.number,
-               rows=version.rows, digest=version.digest)
+        record(
+            session,
+            actor,
+            "version.publish",
+            f"resource:{ticket.code}",
+            version=version.number,
+            rows=version.rows,
+            digest=version.digest,
+        )
     return _public(session, resource, version, full=True)
 
 
@@ -184,8 +205,10 @@ def get_version(session: Session, actor: Actor, *, code: str, number: int) -> Ve
 @use_case(can.can_see_held)
 def list_held(session: Session, actor: Actor) -> list[VersionPublic]:
     """Versions waiting for a decision on flagged personal data: the manager's, or the caller's department's."""
-    query = select(Version, Resource).join(Resource, Resource.id == Version.resource_id).where(
-        Version.status == VersionStatus.HELD.value
+    query = (
+        select(Version, Resource)
+        .join(Resource, Resource.id == Version.resource_id)
+        .where(Version.status == VersionStatus.HELD.value)
     )
     if not (actor.is_system or actor.has(Role.MANAGER)):
         query = query.where(Resource.org_id == (actor.org_id if actor.org_id is not None else -1))
@@ -208,7 +231,9 @@ def decide_pii(
     if version is None:
         raise NotFound(f"{code} has no version {number}", resource=code, version=number)
     if version.status != VersionStatus.HELD.value:
-        raise Conflict(f"version {number} of {code} is {version.status}, not held for a decision", status=version.status)
+        raise Conflict(
+            f"version {number} of {code} is {version.status}, not held for a decision", status=version.status
+        )
     flags = [PiiFlag.model_validate(f) for f in json.loads(version.pii_json)]
     by_field = {f.field: f for f in flags}
     for decision in decisions:
@@ -223,8 +248,14 @@ def decide_pii(
         flag.decided_by = actor.username
         flag.reason = decision.reason or None
     version.pii_json = json.dumps([f.model_dump() for f in flags], ensure_ascii=False)
-    record(session, actor, "version.pii_decide", f"resource:{code}", version=number,
-           decisions={d.field: d.decision for d in decisions})
+    record(
+        session,
+        actor,
+        "version.pii_decide",
+        f"resource:{code}",
+        version=number,
+        decisions={d.field: d.decision for d in decisions},
+    )
     accepted = [f for f in flags if f.decision == "accepted"]
     if accepted:
         notify(
@@ -234,12 +265,19 @@ def decide_pii(
             target=f"resource:{code}",
             message=f"Mark {', '.join(f.field for f in accepted)} of {code} as personal in the catalog "
             "(the gateway already treats them so).",
-            fields={f.field: SUGGESTED[f.kind].value for f in accepted},
+            detail={"fields": {f.field: SUGGESTED[f.kind].value for f in accepted}},
         )
     if all(f.decision is not None for f in flags):
         _publish(session, resource, version)
-        record(session, actor, "version.publish", f"resource:{code}", version=number, rows=version.rows,
-               digest=version.digest)
+        record(
+            session,
+            actor,
+            "version.publish",
+            f"resource:{code}",
+            version=number,
+            rows=version.rows,
+            digest=version.digest,
+        )
     return _public(session, resource, version, full=True)
 
 
@@ -312,9 +350,18 @@ def _tell_about_flags(session: Session, resource: Resource, version: Version, fl
         f"Version {version.number} of {resource.code} is held: {listed} look like personal data but the catalog "
         "marks them as not personal. Accept or dismiss each flag to publish it."
     )
-    detail = {"version": version.number, "fields": [f.field for f in flags]}
-    notify(session, org_id=resource.org_id, kind="version.held", target=f"resource:{resource.code}", message=message, **detail)
-    notify(session, role=Role.MANAGER, kind="version.held", target=f"resource:{resource.code}", message=message, **detail)
+    detail: dict[str, object] = {"version": version.number, "fields": [f.field for f in flags]}
+    notify(
+        session,
+        org_id=resource.org_id,
+        kind="version.held",
+        target=f"resource:{resource.code}",
+        message=message,
+        detail=detail,
+    )
+    notify(
+        session, role=Role.MANAGER, kind="version.held", target=f"resource:{resource.code}", message=message, detail=detail
+    )
 
 
 def _resource(session: Session, code: str) -> Resource:
@@ -369,12 +416,12 @@ def _public(session: Session, resource: Resource, version: Version, *, full: boo
         number=version.number,
         status=VersionStatus(version.status),
         mode=Mode(version.mode),
-        on_error=version.on_error,  # type: ignore[arg-type]
+        on_error=OnError(version.on_error),
         source_name=version.source_name if full else "",
         rows=version.rows,
         byte_size=version.byte_size,
         digest=version.digest,
-        schema=json.loads(version.schema_json) if version.schema_json else None,
+        schema_=json.loads(version.schema_json) if version.schema_json else None,
         report=ValidationReport.model_validate_json(version.report_json) if full and version.report_json else None,
         profile=Profile.model_validate_json(version.profile_json) if show_profile and version.profile_json else None,
         pii=[PiiFlag.model_validate(f) for f in json.loads(version.pii_json)] if full else [],

@@ -8,6 +8,7 @@ at: never served, swept by ``recover``. Published folders are never written agai
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -75,7 +76,5 @@ def _fsync(path: Path) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # some file systems cannot fsync a directory; the rename is still atomic
         _fsync(path)
-    except OSError:  # some file systems cannot fsync a directory; the rename is still atomic
-        pass

@@ -76,7 +76,10 @@ def build_rules(
         column = columns[field.name]
         value = text_value(column, field)
         if field.type is not FieldType.STRING:
-            cast_fails = exp.and_(exp.Not(this=exp.Is(this=value.copy(), expression=exp.null())), exp.Is(this=typed_value(column, field), expression=exp.null()))
+            cast_fails = exp.and_(
+                exp.Not(this=exp.Is(this=value.copy(), expression=exp.null())),
+                exp.Is(this=typed_value(column, field), expression=exp.null()),
+            )
             rules.append(
                 (
                     Rule("type", field.name, column, f"{field.name}: not a valid {field.type.value}", f"type_{index}"),
@@ -111,32 +114,59 @@ def check(
     keys = [f for f in fields if f.primary_key]
     joins: list[exp.Expr] = []
     if keys:
-        dup_select = exp.select(*[text_value(columns[k.name], k).as_(f"k{i}") for i, k in enumerate(keys)]).from_(STAGED)
+        dup_select = exp.select(*[text_value(columns[k.name], k).as_(f"k{i}") for i, k in enumerate(keys)]).from_(
+            STAGED
+        )
         dup_select = dup_select.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))]).having(
             exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1))
         )
         dup = dup_select.select(exp.true().as_("_dup"))
-        on = exp.and_(*[exp.EQ(this=text_value(columns[k.name], k), expression=col(f"k{i}", "dups")) for i, k in enumerate(keys)])
-        joins.append(exp.Join(this=exp.Subquery(this=dup, alias=exp.TableAlias(this=ident("dups"))), on=on, kind="LEFT"))
+        on = exp.and_(
+            *[exp.EQ(this=text_value(columns[k.name], k), expression=col(f"k{i}", "dups")) for i, k in enumerate(keys)]
+        )
+        joins.append(
+            exp.Join(this=exp.Subquery(this=dup, alias=exp.TableAlias(this=ident("dups"))), on=on, kind="LEFT")
+        )
         key_names = ", ".join(k.name for k in keys)
         rules.append(
             (
-                Rule("unique", keys[0].name, columns[keys[0].name], f"the key ({key_names}) is not unique in the file", "unique_file"),
+                Rule(
+                    "unique",
+                    keys[0].name,
+                    columns[keys[0].name],
+                    f"the key ({key_names}) is not unique in the file",
+                    "unique_file",
+                ),
                 exp.Is(this=col("_dup", "dups"), expression=exp.null()).not_(),
             )
         )
         if base is not None:
-            prior = exp.select(*[col(k.name).as_(f"k{i}") for i, k in enumerate(keys)]).distinct().from_(
-                exp.func("read_parquet", exp.Literal.string(str(base)))
+            prior = (
+                exp.select(*[col(k.name).as_(f"k{i}") for i, k in enumerate(keys)])
+                .distinct()
+                .from_(exp.func("read_parquet", exp.Literal.string(str(base))))
             )
             prior = prior.select(exp.true().as_("_old"))
             on_old = exp.and_(
-                *[exp.EQ(this=typed_value(columns[k.name], k), expression=col(f"k{i}", "prior")) for i, k in enumerate(keys)]
+                *[
+                    exp.EQ(this=typed_value(columns[k.name], k), expression=col(f"k{i}", "prior"))
+                    for i, k in enumerate(keys)
+                ]
             )
-            joins.append(exp.Join(this=exp.Subquery(this=prior, alias=exp.TableAlias(this=ident("prior"))), on=on_old, kind="LEFT"))
+            joins.append(
+                exp.Join(
+                    this=exp.Subquery(this=prior, alias=exp.TableAlias(this=ident("prior"))), on=on_old, kind="LEFT"
+                )
+            )
             rules.append(
                 (
-                    Rule("unique", keys[0].name, columns[keys[0].name], f"the key ({key_names}) is already in the base version", "unique_base"),
+                    Rule(
+                        "unique",
+                        keys[0].name,
+                        columns[keys[0].name],
+                        f"the key ({key_names}) is already in the base version",
+                        "unique_base",
+                    ),
                     exp.Is(this=col("_old", "prior"), expression=exp.null()).not_(),
                 )
             )
@@ -149,7 +179,9 @@ def check(
     ).from_(STAGED)
     for join in joins:
         inner = inner.join(join)
-    outer = exp.select(exp.Star(), any_bad.as_("_bad")).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=ident("t"))))
+    outer = exp.select(exp.Star(), any_bad.as_("_bad")).from_(
+        exp.Subquery(this=inner, alias=exp.TableAlias(this=ident("t")))
+    )
     con.execute(f"CREATE TABLE {CHECKED} AS {outer.sql(dialect=DIALECT)}")
     return [rule for rule, _ in rules]
 
@@ -176,20 +208,29 @@ def results(
         if not count:
             continue
         examples = _examples(con, rule, header_lines, multiline, masked=rule.field in personal)
-        found.append(RuleResult(rule=rule.name, field=rule.field, message=rule.message, count=int(count), examples=examples))
+        found.append(
+            RuleResult(rule=rule.name, field=rule.field, message=rule.message, count=int(count), examples=examples)
+        )
     return found, int(counted[-1])
 
 
 def _examples(
     con: duckdb.DuckDBPyConnection, rule: Rule, header_lines: int | None, multiline: bool, *, masked: bool
 ) -> list[Example]:
-    rows = [r[0] for r in con.execute(f'SELECT {ROW} FROM {CHECKED} WHERE "{rule.flag}" ORDER BY {ROW} LIMIT {MAX_EXAMPLES}').fetchall()]
+    rows = [
+        r[0]
+        for r in con.execute(
+            f'SELECT {ROW} FROM {CHECKED} WHERE "{rule.flag}" ORDER BY {ROW} LIMIT {MAX_EXAMPLES}'
+        ).fetchall()
+    ]
     if not rows:
         return []
     column = rule.column or ""
     quoted = ident(column).sql(dialect=DIALECT)
     values = dict(
-        con.execute(f"SELECT rowid + 1, {quoted} FROM {STAGED} WHERE rowid + 1 IN ({', '.join(map(str, rows))})").fetchall()
+        con.execute(
+            f"SELECT rowid + 1, {quoted} FROM {STAGED} WHERE rowid + 1 IN ({', '.join(map(str, rows))})"
+        ).fetchall()
     )
     lines = _lines(con, rows, header_lines, multiline)
     return [
