@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from sluice.catalog.models import Resource
 from sluice.cli.main import app
 from sluice.demo.build import DEMO_PASSWORD, build_demo, login_hint
+from sluice.demo.catalog import SCENARIO_RESOURCES
 from sluice.demo.government import ACCOUNTS
+from sluice.demo.population import RESIDENTS_PER_SCALE, Flaws
 from sluice.errors import Conflict
 from sluice.identity import service
 from sluice.identity.authn import verify_login
 from sluice.identity.roles import PLATFORM_ROLES
+from sluice.lake import service as lake
+from sluice.lake.queries import data_file, serving_version
 from sluice.platform import Platform
 from sluice.settings import Settings
 from tests.conftest import SYSTEM
@@ -103,3 +110,38 @@ def test_demo_build_cli_is_idempotent(tmp_path: Path) -> None:
     refused = runner.invoke(app, ["demo", "build", "--scale", "3"])
     assert refused.exit_code == 1
     assert "--force" in refused.stderr
+
+
+def test_the_demo_data_is_loaded_with_its_known_flaws_found(demo: Platform) -> None:
+    """Every scenario resource has a serving version; the deliberately wrong residents are quarantined (bad
+    check characters, impossible dates) or served for quality work to find (birth date disagreeing with the ID)."""
+    flaws = Flaws.of(RESIDENTS_PER_SCALE)
+    assert flaws.bad_check > 0
+    assert flaws.bad_date > 0
+    assert flaws.mismatched_birth > 0
+    with demo.reading() as session:
+        for entry in SCENARIO_RESOURCES:
+            versions = lake.list_versions(session, SYSTEM, code=entry.code)
+            assert [v.serving for v in versions] == [True], entry.code
+        residents = lake.get_version(session, SYSTEM, code="psb.residents", number=1)
+    report = residents.report
+    assert report is not None
+    assert report.rows_read == RESIDENTS_PER_SCALE
+    assert report.rows_quarantined == flaws.bad_check + flaws.bad_date
+    counts = {(rule.rule, rule.field): rule.count for rule in report.rules}
+    assert counts == {("element", "id_number"): flaws.bad_check, ("type", "birth_date"): flaws.bad_date}
+    assert residents.rows == RESIDENTS_PER_SCALE - flaws.bad_check - flaws.bad_date
+    with demo.reading() as session:
+        resource = session.scalars(select(Resource).where(Resource.code == "psb.residents")).one()
+        current = serving_version(session, resource.id)
+        assert current is not None
+        path = data_file(demo.settings.lake_dir, current)
+    disagreeing = (
+        duckdb.connect()
+        .execute(
+            "SELECT COUNT(*) FROM read_parquet(?) WHERE strftime(birth_date, '%Y%m%d') <> SUBSTR(id_number, 7, 8)",
+            [str(path)],
+        )
+        .fetchone()
+    )
+    assert disagreeing == (flaws.mismatched_birth,)

@@ -70,11 +70,20 @@ def add_catalog(build: DemoBuild, session: Session) -> None:
     publish_catalog(session, build.progress)
 
 
+def add_data(build: DemoBuild) -> None:
+    """Load every scenario resource's synthetic data, through the same ingestion as any upload."""
+    from sluice.demo.data import load_data
+
+    load_data(build.platform, build.scale, build.progress)
+
+
 STEPS: tuple[tuple[str, Step], ...] = (
     ("organisations", add_organisations),
     ("accounts", add_accounts),
     ("catalog", add_catalog),
 )
+# Steps that run their own transactions (ingestion must not run inside one), after STEPS commit.
+LATER_STEPS: tuple[tuple[str, Callable[[DemoBuild], None]], ...] = (("data", add_data),)
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,9 @@ def _run_steps(build: DemoBuild, scale: int) -> None:
     with build.platform.transaction() as session:
         for _name, step in STEPS:
             step(build, session)
+    for _name, later in LATER_STEPS:
+        later(build)
+    with build.platform.transaction() as session:  # only a complete demo is marked built
         session.add(PlatformMeta(key=DEMO_SCALE, value=str(scale)))
         session.add(PlatformMeta(key=DEMO_BUILT_AT, value=build.platform.clock.now().isoformat()))
 

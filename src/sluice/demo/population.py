@@ -30,8 +30,8 @@ from sluice.catalog.standards import credit_code_check_character, division_codes
 
 RESIDENTS_PER_SCALE = 10_000
 BAD_CHECK_EVERY = 250
-BAD_DATE_EVERY = 500
-MISMATCH_EVERY = 400
+BAD_DATE_EVERY = 333
+MISMATCH_EVERY = 401
 CITY_PREFIX = "1101"  # the demo city's districts (GB/T 2260)
 STREETS = (
     "建国",
