@@ -20,6 +20,7 @@ Scale 1 is about 10 000 residents; the other tables grow with it.
 from __future__ import annotations
 
 import csv
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,7 +107,7 @@ class City:
         self.rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
         self.districts = sorted(c for c in division_codes() if c.startswith(CITY_PREFIX) and not c.endswith("00"))
         self.surnames = list(Names.last_names)
-        self.surname_weights = list(Names.last_names.values())
+        self.surname_weights = list(itertools.accumulate(Names.last_names.values()))  # cumulative: fast choices
         self.given = list(Names.first_names)
         self.residents_count = max(10, int(RESIDENTS_PER_SCALE * scale))
         self._people: list[Person] | None = None
@@ -133,7 +134,7 @@ class City:
             birth_text = f"{born.year}-02-30"
         elif index % MISMATCH_EVERY == 0:
             birth_text = (born + timedelta(days=1)).isoformat()
-        name = rng.choices(self.surnames, self.surname_weights)[0] + "".join(
+        name = rng.choices(self.surnames, cum_weights=self.surname_weights)[0] + "".join(
             rng.choices(self.given, k=rng.choice((1, 2)))
         )
         district_name = division_codes()[division]
