@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     pii_threshold: float = Field(
         default=0.6, gt=0, le=1, description="Share of sampled values that must look personal to flag a column."
     )
+    source_sqlite_dirs: list[Path] = Field(
+        default_factory=list,
+        description="Folders whose SQLite files may be linked as sources (JSON list); none by default.",
+    )
+    source_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts linked sources may be on (JSON list); empty: any but the metadata database's.",
+    )
     xlsx_max_uncompressed_bytes: int = Field(
         default=1024**3, ge=1, description="Largest total uncompressed size of an uploaded workbook (zip bomb guard)."
     )

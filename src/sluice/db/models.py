@@ -13,8 +13,9 @@ def metadata() -> MetaData:
     from sluice.identity import models as _identity
     from sluice.inbox import models as _inbox
     from sluice.lake import models as _lake
+    from sluice.sources import models as _sources
 
-    del _audit, _catalog, _identity, _inbox, _lake
+    del _audit, _catalog, _identity, _inbox, _lake, _sources
     return Base.metadata
 
 

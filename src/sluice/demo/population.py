@@ -111,6 +111,7 @@ class City:
         self.given = list(Names.first_names)
         self.residents_count = max(10, int(RESIDENTS_PER_SCALE * scale))
         self._people: list[Person] | None = None
+        self._used: set[str] = set()
         self._credit_codes: list[str] | None = None
 
     # --- people --------------------------------------------------------------------------------------
@@ -126,6 +127,10 @@ class City:
         born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 80 * 365))
         sequence = f"{index % 1000:03d}"
         first17 = f"{division}{born:%Y%m%d}{sequence}"
+        while first17 in self._used:  # same place, day and sequence: take the next free one of the same sex
+            sequence = f"{(int(sequence) + 2) % 1000:03d}"
+            first17 = f"{division}{born:%Y%m%d}{sequence}"
+        self._used.add(first17)
         check = resident_id_check_character(first17)
         if index % BAD_CHECK_EVERY == 0:
             check = "0" if check != "0" else "1"

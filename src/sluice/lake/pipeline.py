@@ -20,13 +20,14 @@ from sluice.errors import Invalid
 from sluice.lake.classify import classify
 from sluice.lake.columns import match_columns
 from sluice.lake.profile import profile
-from sluice.lake.readers import STAGED, detect_format, stage
+from sluice.lake.readers import STAGED, Staged, detect_format, stage
 from sluice.lake.schemas import IngestOptions, Mode, OnError, PiiFlag, Profile, ValidationReport
 from sluice.lake.storage import DATA_FILE, QUARANTINE_FILE, file_digest
 from sluice.lake.validation import CHECKED, DIALECT, ROW, SQL_TYPES, check, ident, results
 from sluice.settings import Settings
 
 Progress = Callable[[str], None]
+Stager = Callable[[duckdb.DuckDBPyConnection, Path], Staged]
 STEPS = ("read", "match", "validate", "classify", "write", "profile")
 
 
@@ -61,8 +62,19 @@ def schema_of(fields: list[FieldSpec]) -> list[dict[str, str]]:
     return [{"name": f.name, "type": f.type.value} for f in fields]
 
 
-def run(source: Path, source_name: str, plan: Plan, *, work: Path, settings: Settings, progress: Progress) -> Outcome:
-    """Ingest ``source`` according to ``plan`` inside the staging folder ``work``."""
+def run(
+    source: Path | None,
+    source_name: str,
+    plan: Plan,
+    *,
+    work: Path,
+    settings: Settings,
+    progress: Progress,
+    stager: Stager | None = None,
+) -> Outcome:
+    """Ingest ``source`` according to ``plan`` inside the staging folder ``work``. A linked source passes
+    ``stager`` (which fills ``staged`` from the source database) instead of a file, and nothing is written:
+    the outcome is the report and the profile of the data where it lives."""
     options = plan.options
     schema = schema_of(plan.fields)
     if options.mode is not Mode.REPLACE:
@@ -70,18 +82,22 @@ def run(source: Path, source_name: str, plan: Plan, *, work: Path, settings: Set
     con = _connect(work, settings)
     try:
         progress("read")
-        with source.open("rb") as handle:
-            head = handle.read(8)
-        fmt = detect_format(source_name, head, options.format)
-        staged = stage(
-            con,
-            source,
-            fmt,
-            work,
-            encoding=options.encoding,
-            sheet=options.sheet,
-            xlsx_max_bytes=settings.xlsx_max_uncompressed_bytes,
-        )
+        if stager is not None:
+            staged = stager(con, work)
+        else:
+            assert source is not None
+            with source.open("rb") as handle:
+                head = handle.read(8)
+            fmt = detect_format(source_name, head, options.format)
+            staged = stage(
+                con,
+                source,
+                fmt,
+                work,
+                encoding=options.encoding,
+                sheet=options.sheet,
+                xlsx_max_bytes=settings.xlsx_max_uncompressed_bytes,
+            )
         progress("match")
         matched = match_columns(staged.columns, staged.column_types, plan.fields, options.mapping, plan.code)
         columns = {field: column for column, field in matched.items() if field is not None}
@@ -100,12 +116,17 @@ def run(source: Path, source_name: str, plan: Plan, *, work: Path, settings: Set
             rows_quarantined=bad_rows if options.on_error is OnError.QUARANTINE else 0,
             rules=broken,
             encoding=staged.encoding,
-            format=fmt.value,
+            format=str(staged.format),
             columns=matched,
         )
         out = work / "out"
         if (bad_rows and options.on_error is OnError.REJECT) or accepted == 0:
             return Outcome(out, report, None, pii, None, None, None, schema, rejected=True)
+        if stager is not None:  # a linked source: the data stays where it is; profile what passed
+            progress("profile")
+            names = ", ".join(ident(f.name).sql(dialect=DIALECT) for f in plan.fields)
+            linked = profile(con, f"(SELECT {names} FROM {CHECKED} WHERE NOT _bad)", plan.fields, accepted)
+            return Outcome(out, report, linked, pii, accepted, None, None, schema, rejected=False)
         progress("write")
         out.mkdir()
         data = out / DATA_FILE
@@ -115,7 +136,8 @@ def run(source: Path, source_name: str, plan: Plan, *, work: Path, settings: Set
         counted = con.execute("SELECT COUNT(*) FROM read_parquet(?)", [str(data)]).fetchone()
         rows = int(counted[0]) if counted else 0
         progress("profile")
-        version_profile = profile(con, data, plan.fields, rows)
+        relation = f"read_parquet({exp.Literal.string(str(data)).sql(dialect=DIALECT)})"
+        version_profile = profile(con, relation, plan.fields, rows)
         return Outcome(
             out, report, version_profile, pii, rows, data.stat().st_size, file_digest(data), schema, rejected=False
         )

@@ -1,4 +1,4 @@
-"""The lake's versions, and notices (what needs an organisation's or a role's attention).
+"""The lake's versions, linked sources, and notices (what needs an organisation's or a role's attention).
 
 Revision ID: 0004
 Revises: 0003
@@ -65,8 +65,28 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_notices_org_id"), "notices", ["org_id"])
     op.create_index(op.f("ix_notices_role"), "notices", ["role"])
+    op.create_table(
+        "linked_sources",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("dialect", sa.String(32), nullable=False),
+        sa.Column("url_sealed", sa.Text(), nullable=False),
+        sa.Column("url_shown", sa.String(500), nullable=False),
+        sa.Column("schema_name", sa.String(128), nullable=True),
+        sa.Column("table_name", sa.String(128), nullable=False),
+        sa.Column("columns_json", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(64), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["resources.id"], name=op.f("fk_linked_sources_resource_id_resources")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_linked_sources")),
+        sa.UniqueConstraint("resource_id", name=op.f("uq_linked_sources_resource_id")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("linked_sources")
     op.drop_table("notices")
     op.drop_table("versions")
