@@ -1,10 +1,11 @@
 """How a catalog search is answered: the matched set, its count, its facets and one page of it.
 
-With words, the full-text match and the join to ``resources`` run **once**: the matched rows (a few
-columns each) come back to Python, which counts, facets and sorts them; only the multi-valued facets (tags,
-formats) go back to the database, with the matched ids. Asking the database for each of count, page and
-facets instead re-ran the match and the join four times (about 80 ms at 100 000 resources, against 25).
-Without words there is no match to share, and the database aggregates directly.
+With words, everything is **one statement**: the full-text match joined to ``resources`` (visibility,
+filters, ``bm25``/``ts_rank``) is a MATERIALIZED CTE, computed once and read by the parts of a UNION ALL —
+the count, one GROUP BY per facet, and the page (ordered only up to its end). Only those few rows come
+back to Python. Earlier designs re-ran the match for each of count, page and facets (about 80 ms at
+100 000 resources), then fetched every matched row into Python to count and sort there (25-90 ms); see
+docs/decisions/0006. Without words there is no match to share, and the database aggregates directly.
 """
 
 from __future__ import annotations
