@@ -107,10 +107,11 @@ def _with_words(session: Session, actor: Actor, query: SearchQuery, tokens: list
     return Found(count, page, facets)
 
 
+# Each part's rows: (part, value, number, position) — a facet's (value, count) with the facet's index as
+# part, the count (COUNT, -, count, -), or the page's ids and places (PAGE, -, id, place).
 Part = Select[int, str, int, int]
 
 
-# Each part: (part, value, number, position) — a facet's (value, count), the count, or the page's (id, place).
 def _counted(matched: CTE) -> Part:
     return select(_part(COUNT), _NO_TEXT, func.count(), _NO_NUMBER).select_from(matched)
 

@@ -101,9 +101,8 @@ class TsvectorBackend:
     """PostgreSQL: ``resource_search.document`` is a generated, weighted tsvector with a GIN index."""
 
     def match(self, tokens: Iterable[str]) -> Match:
-        document: ColumnElement[Any] = literal_column(
-            "resource_search.document"
-        )  # generated, PostgreSQL only: not in the model
+        # A generated column that exists on PostgreSQL only, hence not in the model.
+        document: ColumnElement[Any] = literal_column("resource_search.document")
         query = func.plainto_tsquery(literal_column("'simple'"), " ".join(tokens))
         return Match(
             source=ResourceSearch.__table__.join(Resource.__table__, Resource.id == ResourceSearch.resource_id),
