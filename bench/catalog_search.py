@@ -6,12 +6,16 @@ For each size: a fresh platform in a temporary folder, bulk-loaded with generate
 the bare SQL full-text query on the same store: FTS5 MATCH of the same tokens, its count and its top 20 by
 bm25 — what any search must at least do. Prints p50/p95 and their ratio.
 
-Run: `make bench` (all) or `.venv/bin/python -m bench catalog_search [sizes…]`.
+Run: `make bench` (all) or `.venv/bin/python -m bench.catalog_search [sizes…]`. Loading 100 000 resources takes
+minutes: with `SLUICE_BENCH_KEEP=<folder>` each size's loaded platform is kept there and reused by later
+runs (a developer's shortcut while iterating; migrations added since are applied to the kept copy).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -168,17 +172,24 @@ def bare_fts(database: Path) -> Callable[[str], object]:
 
 
 def measure(count: int) -> None:
+    keep = os.environ.get("SLUICE_BENCH_KEEP")
     with tempfile.TemporaryDirectory() as folder:
+        kept = Path(keep) / f"catalog-{count}" if keep else None
         settings = Settings(data_dir=Path(folder) / "data")
+        if kept is not None and kept.exists():
+            shutil.copytree(kept, settings.data_dir)
+        reused = settings.data_dir.exists()
         initialise(settings)
         platform = Platform.open(settings)
         try:
             search.warm_up()
-            seconds = load(platform, count)
+            seconds = 0.0 if reused else load(platform, count)
+            if kept is not None and not reused:
+                shutil.copytree(settings.data_dir, kept)
             hits = sluice_search(platform, ANALYST)("交通 统计")
             limit_p50, limit_p95 = timed(bare_fts(settings.data_dir / "sluice.db"))
             print(
-                f"catalog search, {count:>7,} resources (loaded in {seconds:.0f} s; '交通 统计' finds "
+                f"catalog search, {count:>7,} resources ({'reused' if reused else f'loaded in {seconds:.0f} s'}; '交通 统计' finds "
                 f"{getattr(hits, 'count', '?')}), two-word Chinese query, facets organisation+tag, 20 rows:"
             )
             for who, actor in (("public", Actor.anonymous()), ("department", ANALYST)):

@@ -1,23 +1,20 @@
 """How a catalog search is answered: the matched set, its count, its facets and one page of it.
 
-With words, the full-text match and the join to ``resources`` run **once**: the matched rows (a few
-columns each) come back to Python, which counts, facets and sorts them; only the multi-valued facets (tags,
-formats) go back to the database, with the matched ids. Asking the database for each of count, page and
-facets instead re-ran the match and the join four times (about 80 ms at 100 000 resources, against 25).
-Without words there is no match to share, and the database aggregates directly.
+With words, everything is **one statement**: the full-text match joined to ``resources`` (visibility,
+filters, ``bm25``/``ts_rank``) is a MATERIALIZED CTE, computed once and read by the parts of a UNION ALL —
+the count, one GROUP BY per facet, and the page (ordered only up to its end). Only those few rows come
+back to Python. Earlier designs re-ran the match for each of count, page and facets (about 80 ms at
+100 000 resources), then fetched every matched row into Python to count and sort there (25-90 ms); see
+docs/decisions/0006. Without words there is no match to share, and the database aggregates directly.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import CTE, ColumnElement, Integer, Select, String, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from sluice.catalog import search
@@ -34,7 +31,6 @@ SCALAR_FACETS = {
     "grade": Resource.grade,
 }
 MULTI_FACETS = {"tag": (ResourceTag, ResourceTag.tag), "format": (ResourceFormat, ResourceFormat.format)}
-_LONG_AGO = datetime(1, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -72,10 +68,9 @@ def conditions(actor: Actor, query: SearchQuery) -> list[ColumnElement[bool]]:
     return found
 
 
-# --- with words: one match, aggregated here -------------------------------------------------------------
+# --- with words: one statement ----------------------------------------------------------------------------
 
-MATCHED_COLUMNS = (Resource.id, Resource.org_id, *SCALAR_FACETS.values())
-# Only the sort's own column is fetched: converting thousands of timestamps cost more than the match itself.
+PAGE, COUNT = -1, -2  # the parts of the answer that are not facets
 SORT_COLUMNS: dict[Sort, tuple[Any, ...]] = {
     Sort.RELEVANCE: (),
     Sort.NEWEST: (Resource.published_at,),
@@ -83,47 +78,84 @@ SORT_COLUMNS: dict[Sort, tuple[Any, ...]] = {
     Sort.CODE: (Resource.code,),
 }
 
-SORT_KEYS: dict[Sort, Callable[[Row[Any]], Any]] = {
-    Sort.RELEVANCE: lambda r: (r.rank, r.id),
-    Sort.NEWEST: lambda r: (-(r.published_at or _LONG_AGO).timestamp(), -r.id),
-    Sort.MOST_USED: lambda r: (-r.use_count, -r.id),
-    Sort.CODE: lambda r: r.code,
-}
-
 
 def _with_words(session: Session, actor: Actor, query: SearchQuery, tokens: list[str]) -> Found:
-    backend = search.backend_for(session)
-    hits = backend.hits(session, tokens)
+    match = search.backend_for(session).match(tokens)
     sort = query.sort or Sort.RELEVANCE
-    # Executed on the connection: plain rows, without the ORM's work per row.
-    statement = (
-        select(*MATCHED_COLUMNS, *SORT_COLUMNS[sort], hits.c.rank)
-        .join(hits, hits.c.resource_id == Resource.id)
-        .where(*conditions(actor, query))
+    scalars = [SCALAR_FACETS[n] for n in query.facets if n in SCALAR_FACETS]
+    matched = (
+        select(Resource.id, Resource.org_id, *scalars, *SORT_COLUMNS[sort], match.rank.label("rank"))
+        .select_from(match.source)
+        .where(match.condition, *conditions(actor, query))
+        .cte("matched")
+        .prefix_with("MATERIALIZED")  # computed once, read by every part below
     )
-    matched: Sequence[Row[Any]] = session.connection().execute(statement).all()  # type: ignore[assignment]
-    # Only the rows up to the end of the page need ordering: a heap of that many, not a sort of all.
-    first = heapq.nsmallest(query.offset + query.limit, matched, key=SORT_KEYS[sort])
-    page = [r.id for r in first[query.offset :]]
-    facets = {name: _facet_of_rows(session, backend, matched, name, query.facet_limit) for name in query.facets}
-    return Found(len(matched), page, facets)
+    parts = [_counted(matched), _paged(matched, sort, query.offset, query.limit)]
+    parts += [_faceted(matched, number, name) for number, name in enumerate(query.facets)]
+    count = 0
+    placed: list[tuple[int, int]] = []
+    counts: dict[int, list[tuple[str, int]]] = {number: [] for number in range(len(query.facets))}
+    for part, value, number, position in session.execute(union_all(*parts)):
+        if part == COUNT:
+            count = number
+        elif part == PAGE:
+            placed.append((position, number))
+        else:
+            counts[part].append((value, number))
+    page = [resource_id for _, resource_id in sorted(placed)]
+    facets = {name: _top(counts[number], query.facet_limit) for number, name in enumerate(query.facets)}
+    return Found(count, page, facets)
 
 
-def _facet_of_rows(
-    session: Session, backend: search.SearchBackend, rows: Sequence[Row[Any]], name: str, limit: int
-) -> list[FacetValue]:
+# Each part's rows: (part, value, number, position) — a facet's (value, count) with the facet's index as
+# part, the count (COUNT, -, count, -), or the page's ids and places (PAGE, -, id, place).
+Part = Select[int, str, int, int]
+
+
+def _counted(matched: CTE) -> Part:
+    return select(_part(COUNT), _NO_TEXT, func.count(), _NO_NUMBER).select_from(matched)
+
+
+def _paged(matched: CTE, sort: Sort, offset: int, limit: int) -> Part:
+    # The database orders only up to the end of the page (a top-k, not a sort of every match); the
+    # page's rows are then numbered, since a UNION ALL does not promise to keep a part's order.
+    first = select(matched).order_by(*_order(matched.c, sort)).offset(offset).limit(limit).subquery()
+    place = func.row_number().over(order_by=_order(first.c, sort))
+    return select(_part(PAGE), _NO_TEXT, first.c.id, place)
+
+
+def _order(columns: Any, sort: Sort) -> list[ColumnElement[Any]]:
+    if sort is Sort.NEWEST:
+        return [columns.published_at.desc().nulls_last(), columns.id.desc()]
+    if sort is Sort.MOST_USED:
+        return [columns.use_count.desc(), columns.id.desc()]
+    if sort is Sort.CODE:
+        return [columns.code]
+    return [columns.rank, columns.id]
+
+
+def _faceted(matched: CTE, number: int, name: str) -> Part:
+    part = _part(number)
+    if name == "organisation":
+        by_org = select(matched.c.org_id, func.count().label("n")).group_by(matched.c.org_id).subquery()
+        return select(part, Organisation.code, by_org.c.n, _NO_NUMBER).join(
+            Organisation, Organisation.id == by_org.c.org_id
+        )
     if name in MULTI_FACETS:
         table, column = MULTI_FACETS[name]
-        ids = backend.id_set([r.id for r in rows])
-        counted = session.execute(
-            select(column, func.count()).where(table.resource_id.in_(ids)).group_by(column)  # type: ignore[attr-defined]
-        ).all()
-        return _top(((value, count) for value, count in counted), limit)
-    if name == "organisation":
-        codes: dict[int, str] = dict(session.execute(select(Organisation.id, Organisation.code)).all())
-        by_id = Counter(map(attrgetter("org_id"), rows))
-        return _top(((codes[org_id], count) for org_id, count in by_id.items()), limit)
-    return _top(Counter(map(attrgetter(name), rows)).items(), limit)
+        # The matched rows first, their values looked up by key (not every value scanned in order).
+        joined = matched.join(table, table.resource_id == search.read_first(matched.c.id))  # type: ignore[attr-defined]
+        return select(part, column, func.count(), _NO_NUMBER).select_from(joined).group_by(column)
+    value = matched.c[SCALAR_FACETS[name].key]
+    return select(part, value, func.count(), _NO_NUMBER).group_by(value)
+
+
+def _part(number: int) -> ColumnElement[int]:
+    return literal_column(str(number), Integer)
+
+
+_NO_TEXT = cast(null(), String)
+_NO_NUMBER = cast(null(), Integer)
 
 
 def _top(counts: Iterable[tuple[str, int]], limit: int) -> list[FacetValue]:

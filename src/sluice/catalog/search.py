@@ -9,14 +9,16 @@ PostgreSQL ts_rank), with titles weighted above tags above the rest; lower ``ran
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import CTE, Float, Integer, Select, cast, func, literal_column, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Float, FromClause, Integer, column, func, literal_column, table
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
+
+from sluice.catalog.models import Resource, ResourceSearch
 
 MAX_QUERY_TOKENS = 12
 _WORD = re.compile(r"[0-9a-z]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -55,55 +57,58 @@ def query_tokens(query: str) -> list[str]:
     return list(seen)[:MAX_QUERY_TOKENS]
 
 
+def read_first(column: ColumnElement[int]) -> ColumnElement[int]:
+    """``+column``: the same value, but SQLite's planner cannot find rows by it with an index, so in a join
+    on it the column's own table is the outer loop and the other table is looked up by its key."""
+    return UnaryExpression(column, operator=custom_op("+"), type_=Integer)
+
+
+class Match(NamedTuple):
+    """How a backend matches words, as pieces of one ``SELECT`` over ``resources``."""
+
+    source: FromClause  # the full-text index joined to ``resources``, the index read first
+    condition: ColumnElement[bool]  # the resource matches every token
+    rank: ColumnElement[float]  # lower is better
+
+
 class SearchBackend(Protocol):
-    def hits(self, session: Session, tokens: Iterable[str]) -> CTE:
-        """A CTE of (resource_id, rank) for resources matching every token; lower rank is better."""
-        ...
-
-    def id_set(self, ids: list[int]) -> Select[Any]:
-        """A subquery yielding the given ids, as one parameter however many there are."""
-        ...
+    def match(self, tokens: Iterable[str]) -> Match: ...
 
 
-def _materialised(statement: str, **params: str) -> CTE:
-    # MATERIALIZED: run the full-text match once. Left to itself, SQLite's planner may instead scan
-    # resources by another index and re-run the MATCH for every row (seen: 1 s instead of 15 ms).
-    return (
-        text(statement)
-        .bindparams(**params)
-        .columns(resource_id=Integer, rank=Float)
-        .cte("hits")
-        .prefix_with("MATERIALIZED")
-    )
+_FTS = table("resource_fts", column("rowid", Integer))
 
 
 class Fts5Backend:
-    """SQLite: the FTS5 table ``resource_fts`` mirrors ``resource_search`` (triggers in migration 0003)."""
+    """SQLite: the FTS5 table ``resource_fts`` mirrors ``resource_search`` (triggers in migration 0003).
 
-    def hits(self, session: Session, tokens: Iterable[str]) -> CTE:
-        match = " ".join(f'"{t}"' for t in tokens)  # tokens are [0-9a-z] or CJK only: nothing to escape
-        return _materialised(
-            "SELECT rowid AS resource_id, bm25(resource_fts, 10.0, 4.0, 1.0) AS rank "
-            "FROM resource_fts WHERE resource_fts MATCH :match",
-            match=match,
+    The index is the outer loop (``read_first``): its MATCH runs once and each matched rowid finds its
+    ``resources`` row by key. Left to itself, when a filter on ``resources`` looks selective, SQLite's
+    planner may do it the other way round and re-run the MATCH for every resource (seen: 1 s instead of
+    15 ms). ``bm25`` is computed only for the rows that pass visibility and the filters.
+    """
+
+    def match(self, tokens: Iterable[str]) -> Match:
+        phrase = " ".join(f'"{t}"' for t in tokens)  # tokens are [0-9a-z] or CJK only: nothing to escape
+        fts: ColumnElement[Any] = literal_column("resource_fts")  # FTS5's MATCH and bm25 take the table itself
+        return Match(
+            source=_FTS.join(Resource.__table__, Resource.id == read_first(_FTS.c.rowid)),
+            condition=fts.op("MATCH")(phrase),
+            rank=func.bm25(fts, literal_column("10.0"), literal_column("4.0"), literal_column("1.0")),
         )
-
-    def id_set(self, ids: list[int]) -> Select[Any]:
-        return select(literal_column("value")).select_from(func.json_each(json.dumps(ids)))
 
 
 class TsvectorBackend:
     """PostgreSQL: ``resource_search.document`` is a generated, weighted tsvector with a GIN index."""
 
-    def hits(self, session: Session, tokens: Iterable[str]) -> CTE:
-        return _materialised(
-            "SELECT resource_id, -ts_rank(document, query) AS rank "
-            "FROM resource_search, plainto_tsquery('simple', :query) AS query WHERE document @@ query",
-            query=" ".join(tokens),
+    def match(self, tokens: Iterable[str]) -> Match:
+        # A generated column that exists on PostgreSQL only, hence not in the model.
+        document: ColumnElement[Any] = literal_column("resource_search.document")
+        query = func.plainto_tsquery(literal_column("'simple'"), " ".join(tokens))
+        return Match(
+            source=ResourceSearch.__table__.join(Resource.__table__, Resource.id == ResourceSearch.resource_id),
+            condition=document.op("@@")(query),
+            rank=-func.ts_rank(document, query, type_=Float),
         )
-
-    def id_set(self, ids: list[int]) -> Select[Any]:
-        return select(func.unnest(cast(ids, ARRAY(Integer))))
 
 
 BACKENDS: dict[str, SearchBackend] = {"sqlite": Fts5Backend(), "postgresql": TsvectorBackend()}
