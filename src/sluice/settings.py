@@ -47,7 +47,10 @@ class Settings(BaseSettings):
     )
     ingest_threads: int = Field(default=2, ge=1, le=64, description="Threads DuckDB may use for one ingestion.")
     row_group_rows: int = Field(
-        default=100_000, ge=1_000, le=10_000_000, description="Rows per Parquet row group in a version."
+        default=100_000,
+        ge=2_048,
+        le=10_000_000,
+        description="Rows per Parquet row group in a version (DuckDB writes at least 2048, its vector size).",
     )
     pii_sample_rows: int = Field(default=10_000, ge=100, description="Values per column the PII scan looks at.")
     pii_threshold: float = Field(

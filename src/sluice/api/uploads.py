@@ -49,6 +49,7 @@ class _Receiver:
         self.header_field = bytearray()
         self.header_value = bytearray()
         self.failure: SluiceError | None = None
+        self.ended = False  # the closing boundary was seen (the parser does not check it itself)
 
     def callbacks(self) -> dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class _Receiver:
             "on_headers_finished": self.on_headers_finished,
             "on_part_data": self.on_part_data,
             "on_part_end": self.on_part_end,
+            "on_end": self.on_end,
         }
 
     def on_part_begin(self) -> None:
@@ -80,10 +82,14 @@ class _Receiver:
         raw_name = options.get(b"filename")
         self.part.filename = raw_name.decode("utf-8", "replace") if raw_name is not None else None
         if self.part.name == FILE_FIELD:
+            if self.upload.filename:
+                self.failure = Invalid('the upload has more than one part named "file"; send one file per version')
             self.upload.filename = Path(self.part.filename or "upload").name
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
+        if self.failure is not None:
+            return
         if self.part.name == FILE_FIELD:
             self.upload.size += len(chunk)
             if self.upload.size > self.limit:
@@ -98,6 +104,9 @@ class _Receiver:
     def on_part_end(self) -> None:
         if self.part.name and self.part.name != FILE_FIELD:
             self.upload.fields[self.part.name] = self.part.buffer.decode("utf-8", "replace")
+
+    def on_end(self) -> None:
+        self.ended = True
 
 
 async def receive_upload(request: Request, folder: Path, limit: int) -> Upload:
@@ -119,6 +128,8 @@ async def receive_upload(request: Request, folder: Path, limit: int) -> Upload:
                 if receiver.failure is not None:
                     raise receiver.failure
             parser.finalize()
+            if not receiver.ended:  # a truncated body must not be ingested as if it were the whole file
+                raise Invalid("the multipart body is malformed: it ends before its closing boundary")
     except SluiceError:
         upload.path.unlink(missing_ok=True)
         raise

@@ -12,6 +12,7 @@ organisation's code is not personal data in general).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import duckdb
@@ -86,6 +87,19 @@ def detectors() -> dict[str, Callable[[exp.Expr], exp.Expr]]:
     }
 
 
+@functools.cache
+def _measures() -> tuple[tuple[str, ...], str]:
+    """The detectors' kinds and one SELECT list counting, over a column named ``value``, the values present
+    and those each detector recognises (rendered once: the trees are large, the text is reused per field)."""
+    kinds = detectors()
+    value = exp.column("value")
+    parts: list[exp.Expr] = [exp.Count(this=value.copy())]
+    parts += [
+        exp.func("COUNT_IF", exp.func("COALESCE", predicate(value.copy()), exp.false())) for predicate in kinds.values()
+    ]
+    return tuple(kinds), ", ".join(part.sql(dialect=DIALECT) for part in parts)
+
+
 def classify(
     con: duckdb.DuckDBPyConnection,
     fields: list[FieldSpec],
@@ -98,19 +112,15 @@ def classify(
     candidates = [f for f in fields if f.type is FieldType.STRING and f.sensitivity is Sensitivity.NONE]
     if not candidates:
         return []
-    kinds = detectors()
+    kinds, measures = _measures()
     counted = con.execute(f"SELECT COUNT(*) FROM {STAGED}").fetchone()
     step = max(1, -(-int(counted[0] if counted else 0) // sample_rows))  # every step-th row: spread, repeatable
-    sample = f"(SELECT * FROM {STAGED} WHERE rowid % {step} = 0) AS s"
-    measures: list[exp.Expr] = []
-    for field in candidates:
-        value = exp.func("NULLIF", exp.column(ident(columns[field.name]), table=ident("s")), exp.Literal.string(""))
-        measures.append(exp.Count(this=value.copy()))
-        for predicate in kinds.values():
-            measures.append(exp.func("COUNT_IF", exp.func("COALESCE", predicate(value.copy()), exp.false())))
-    select_sql = ", ".join(m.sql(dialect=DIALECT) for m in measures)
-    row = con.execute(f"SELECT {select_sql} FROM {sample}").fetchone()
-    assert row is not None
+    selects = [
+        f"SELECT {measures} FROM (SELECT NULLIF({ident(columns[f.name]).sql(dialect=DIALECT)}, '') AS value "
+        f"FROM {STAGED} WHERE rowid % {step} = 0)"
+        for f in candidates
+    ]
+    row = tuple(value for select in selects for value in (con.execute(select).fetchone() or ()))
     flags: list[PiiFlag] = []
     width = len(kinds) + 1
     for index, field in enumerate(candidates):

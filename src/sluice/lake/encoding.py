@@ -3,8 +3,8 @@
 Detection: a byte-order mark decides (UTF-8, UTF-16 LE/BE); otherwise UTF-16 without a mark is recognised
 by its zero bytes; otherwise the file is read as UTF-8, and if that fails *before any non-ASCII text was
 seen*, as GB18030 (a superset of GBK and GB2312). A file that is UTF-8 up to some point and then is not
-holds mixed encodings: it is refused, with the line and byte of the first bad sequence, rather than read
-as mojibake.
+holds mixed encodings, and so does a GB18030 file with a line that is valid UTF-8 Chinese: either is refused,
+with the line and byte where the encodings part, rather than read as mojibake.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def detect_and_decode(source: Path, work_dir: Path, declared: str | None = None)
             encoding="utf-8",
         )
     try:
-        return _as_utf8(source, work_dir, "gb18030")
+        decoded = _as_utf8(source, work_dir, "gb18030")
     except Invalid as gb:
         raise Invalid(
             f"the file is neither UTF-8 (bad byte at line {failure.line}, byte {failure.byte}) nor GB18030/GBK (bad "
@@ -69,6 +69,16 @@ def detect_and_decode(source: Path, work_dir: Path, declared: str | None = None)
             line=failure.line,
             byte=failure.byte,
         ) from None
+    utf8 = first_utf8_line(source)
+    if utf8 is not None:  # GBK first, UTF-8 later: GB18030 reads UTF-8 Chinese as mojibake without complaint
+        raise Invalid(
+            f"the file mixes encodings: it is GB18030/GBK, but line {utf8.line} (byte {utf8.byte}) is UTF-8; save it "
+            "again in one encoding (UTF-8 is best)",
+            line=utf8.line,
+            byte=utf8.byte,
+            encoding="gb18030",
+        )
+    return decoded
 
 
 def first_failure(source: Path, encoding: str) -> DecodeFailure | None:
@@ -98,6 +108,26 @@ def first_failure(source: Path, encoding: str) -> DecodeFailure | None:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return DecodeFailure(byte=offset, line=lines, ascii_before=ascii_so_far)
+    return None
+
+
+def first_utf8_line(source: Path) -> DecodeFailure | None:
+    """The first line of a GB18030 file that is valid UTF-8 holding text beyond Latin (Chinese, say): a UTF-8
+    line in a GBK file. Chinese text in one of the two encodings is practically never valid in the other."""
+    offset = 0
+    lines = 1
+    with source.open("rb") as handle:
+        while piece := handle.readline(CHUNK):  # bounded memory even for a file without line breaks
+            if not piece.isascii():
+                try:
+                    text = piece.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = ""
+                if any(ord(c) >= 0x800 for c in text):
+                    first = next(i for i, b in enumerate(piece) if b >= 0x80)
+                    return DecodeFailure(byte=offset + first, line=lines, ascii_before=False)
+            offset += len(piece)
+            lines += piece.endswith(b"\n")
     return None
 
 

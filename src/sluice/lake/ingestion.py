@@ -8,11 +8,20 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import duckdb
+
 from sluice.errors import SluiceError, TooLarge
 from sluice.identity.actor import Actor
 from sluice.lake import pipeline, service
 from sluice.lake.schemas import IngestOptions, VersionPublic
-from sluice.lake.storage import disk_error, publish_folder, remove_folder, staging_folder, version_folder
+from sluice.lake.storage import (
+    disk_error,
+    duckdb_disk_error,
+    publish_folder,
+    remove_folder,
+    staging_folder,
+    version_folder,
+)
 from sluice.platform import Platform
 
 log = logging.getLogger("sluice.lake")
@@ -65,6 +74,12 @@ def ingest(
     except OSError as exc:
         clear = disk_error(exc)
         _fail(platform, actor, ticket, clear.message if clear else f"the lake could not be written: {exc}", target)
+        if clear is not None:
+            raise clear from None
+        raise
+    except duckdb.Error as exc:
+        clear = duckdb_disk_error(exc)
+        _fail(platform, actor, ticket, clear.message if clear else f"failed: {type(exc).__name__}: {exc}"[:500], target)
         if clear is not None:
             raise clear from None
         raise

@@ -43,7 +43,7 @@ XLSX_MAX_RATIO = 200  # uncompressed / compressed, per member: beyond it, a zip 
 class Staged:
     """What a reader left in DuckDB."""
 
-    format: SourceFormat
+    format: str  # a SourceFormat, or "linked" for a linked source
     columns: list[str]  # file columns, in order
     column_types: dict[str, str]  # the file's own types (Parquet); VARCHAR for text formats
     rows: int
@@ -99,20 +99,10 @@ def stage(
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, encoding: str | None) -> Staged:
-    options = {"header": True, "all_varchar": True, "delim": delimiter, "quote": '"', "escape": '"'}
-    try:
-        described = con.execute(
-            "DESCRIBE SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ?, quote = '\"', "
-            "escape = '\"')",
-            [str(path), delimiter],
-        ).fetchall()
-    except duckdb.Error as exc:
-        raise Invalid(
-            f"the file cannot be read as {'TSV' if delimiter == chr(9) else 'CSV'}: {_first_line(exc)}"
-        ) from None
-    columns = [row[0] for row in described]
+    # The header is read here, not sniffed by DuckDB: its sniffer gives up on a file with ragged rows before
+    # the rejects table can say which lines they are.
+    columns = _csv_header(path, delimiter)
     _check_header(columns)
-    del options
     try:
         con.execute(
             f"CREATE TABLE {STAGED} AS SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ?, "
@@ -122,19 +112,25 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, encod
         )
     except duckdb.Error as exc:
         raise Invalid(f"the file cannot be read: {_first_line(exc)}") from None
+    # One row per record (DuckDB reports a short one once per missing column). DuckDB's ``line`` counts
+    # records, not lines: after a value holding a line break they differ, so the line is found from the byte
+    # position of the record in the file.
     rejects = con.execute(
-        "SELECT line, error_type, error_message, csv_line FROM parse_rejects ORDER BY line LIMIT ?",
+        "SELECT line, first(error_type ORDER BY column_idx), first(error_message ORDER BY column_idx), "
+        "first(csv_line ORDER BY column_idx), min(line_byte_position) FROM parse_rejects GROUP BY line "
+        "ORDER BY line LIMIT ?",
         [MAX_PARSE_EXAMPLES],
     ).fetchall()
     if rejects:
-        total = con.execute("SELECT COUNT(*) FROM parse_rejects").fetchone()
-        lines = ", ".join(str(r[0]) for r in rejects)
+        total = con.execute("SELECT COUNT(DISTINCT line) FROM parse_rejects").fetchone()
+        at = _lines_at(path, [int(r[4]) for r in rejects])
+        lines = ", ".join(str(at[int(r[4])]) for r in rejects)
         raise Invalid(
             f"{total[0] if total else len(rejects)} line(s) cannot be read as records of {len(columns)} columns "
             f"(first at lines {lines}): {rejects[0][2]}; check the delimiter and the quoting of values that contain "
             "it",
             rule="parse",
-            examples=[{"line": r[0], "error": r[1], "text": r[3][:200]} for r in rejects],
+            examples=[{"line": at[int(r[4])], "error": r[1], "text": r[3][:200]} for r in rejects],
         )
     return _finish(con, SourceFormat.CSV, columns, encoding)
 
@@ -155,7 +151,9 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, fmt: SourceFormat, e
         raise Invalid(f"the file is not valid {fmt.value.upper()}: {_first_line(exc)}") from None
     staged = _finish(con, fmt, columns, encoding)
     header = 0 if fmt is SourceFormat.NDJSON else None
-    return Staged(fmt, columns, staged.column_types, staged.rows, encoding, header, staged.multiline_values)
+    # A line break inside an NDJSON value is written as \n: each record is still exactly one line.
+    multiline = staged.multiline_values and fmt is not SourceFormat.NDJSON
+    return Staged(fmt, columns, staged.column_types, staged.rows, encoding, header, multiline)
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
@@ -182,12 +180,43 @@ def _finish(con: duckdb.DuckDBPyConnection, fmt: SourceFormat, columns: list[str
     return Staged(fmt, columns, dict.fromkeys(columns, "VARCHAR"), rows, encoding, 1, bool(found and found[0]))
 
 
+def _lines_at(path: Path, offsets: list[int]) -> dict[int, int]:
+    """The line (from 1) holding each byte offset of ``path``, in one streamed pass."""
+    wanted = sorted(set(offsets))
+    found: dict[int, int] = {}
+    lines, position, index = 1, 0, 0
+    with path.open("rb") as handle:
+        while index < len(wanted) and (chunk := handle.read(1 << 20)):
+            end = position + len(chunk)
+            while index < len(wanted) and wanted[index] < end:
+                found[wanted[index]] = lines + chunk.count(b"\n", 0, wanted[index] - position)
+                index += 1
+            lines += chunk.count(b"\n")
+            position = end
+    found.update(dict.fromkeys(wanted[index:], lines))
+    return found
+
+
+def _csv_header(path: Path, delimiter: str) -> list[str]:
+    """The first record of a UTF-8 CSV/TSV file (the header), read the way DuckDB will read the rest."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        try:
+            return next(csv.reader(handle, delimiter=delimiter, quotechar='"', doublequote=True), [])
+        except csv.Error as exc:
+            raise Invalid(f"the header of the file cannot be read: {exc}") from None
+
+
 def _check_header(columns: list[str]) -> None:
     if not columns:
         raise Invalid("the file has no columns")
     blank = [i + 1 for i, c in enumerate(columns) if not str(c).strip()]
     if blank:
         raise Invalid(f"column(s) {blank} have no name in the header; name every column", columns=blank)
+    doubled = sorted({c for c in columns if columns.count(c) > 1})
+    if doubled:
+        raise Invalid(
+            f"column(s) {doubled} appear more than once in the header; name every column once", columns=doubled
+        )
 
 
 def _quote(name: str) -> str:

@@ -98,7 +98,7 @@ class PiiDecision(BaseModel):
 
 
 class Histogram(BaseModel):
-    kind: str = Field(description="length | value")
+    kind: str = Field(description="length (of text) | value (equal-width bins) | year (of dates)")
     edges: list[Any]
     counts: list[int]
 

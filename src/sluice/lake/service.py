@@ -212,7 +212,7 @@ def list_held(session: Session, actor: Actor) -> list[VersionPublic]:
     )
     if not (actor.is_system or actor.has(Role.MANAGER)):
         query = query.where(Resource.org_id == (actor.org_id if actor.org_id is not None else -1))
-    return [_public(session, r, v, full=True) for v, r in session.execute(query.order_by(Version.id)).tuples()]
+    return [_public(session, r, v, full=True) for v, r in session.execute(query.order_by(Version.id))]
 
 
 # --- deciding flagged personal data -------------------------------------------------------------------
@@ -360,7 +360,12 @@ def _tell_about_flags(session: Session, resource: Resource, version: Version, fl
         detail=detail,
     )
     notify(
-        session, role=Role.MANAGER, kind="version.held", target=f"resource:{resource.code}", message=message, detail=detail
+        session,
+        role=Role.MANAGER,
+        kind="version.held",
+        target=f"resource:{resource.code}",
+        message=message,
+        detail=detail,
     )
 
 

@@ -67,6 +67,14 @@ def disk_error(exc: OSError) -> Invalid | None:
     return None
 
 
+def duckdb_disk_error(exc: Exception) -> Invalid | None:
+    """DuckDB reports a full or read-only disk as its own IOException, not an OSError: say it as plainly."""
+    for code in (errno.ENOSPC, errno.EROFS):
+        if os.strerror(code) in str(exc):
+            return disk_error(OSError(code, os.strerror(code)))
+    return None
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

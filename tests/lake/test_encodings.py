@@ -1,0 +1,135 @@
+"""Text encodings: every encoding a clerk's tools produce loads as the same rows; mixed ones are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sluice.errors import Invalid
+from sluice.identity.actor import Actor
+from sluice.lake.ingestion import ingest
+from sluice.lake.schemas import IngestOptions, VersionStatus
+from sluice.platform import Platform
+from tests.lake.conftest import (
+    GOOD_IDS,
+    RESIDENT_HEADER,
+    RESIDENTS,
+    assert_serving_unchanged,
+    lake_folders,
+    read_parquet,
+    resident,
+    stored_versions,
+)
+
+ROWS = [resident(GOOD_IDS[0], "张三"), resident(GOOD_IDS[1], "李四"), resident(GOOD_IDS[2], "欧阳娜娜")]
+HEADER_LINE = ",".join(RESIDENT_HEADER) + "\n"
+
+
+def line(row: dict[str, str]) -> str:
+    return ",".join(row[h] for h in RESIDENT_HEADER) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("written_as", "reported"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),  # UTF-8 with a byte-order mark (Excel's "CSV UTF-8")
+        ("gb18030", "gb18030"),
+        ("gbk", "gb18030"),  # GB18030 is a superset of GBK: the same bytes, read the same
+        ("utf-16", "utf-16"),  # with a byte-order mark (Excel's "Unicode text")
+    ],
+)
+def test_each_encoding_loads_the_same_rows(
+    demo: Platform, as_user: Callable[[str], Actor], tmp_path: Path, written_as: str, reported: str
+) -> None:
+    source = tmp_path / "residents.csv"
+    source.write_bytes((HEADER_LINE + "".join(line(r) for r in ROWS)).encode(written_as))
+    if written_as == "utf-8":
+        assert not source.read_bytes().startswith(b"\xef\xbb\xbf")
+
+    version = ingest(demo, as_user("psb-admin"), code=RESIDENTS, source=source)
+
+    assert version.status is VersionStatus.PUBLISHED
+    assert version.report is not None
+    assert version.report.encoding == reported
+    assert version.report.columns == {h: h for h in RESIDENT_HEADER}  # a BOM does not stick to the first name
+    data = stored_versions(demo, RESIDENTS)[version.number].data
+    assert data is not None
+    published = read_parquet(data, order_by="id_number")
+    assert [(r["id_number"], r["name"], r["address"]) for r in published] == sorted(
+        (r["id_number"], r["name"], r["address"]) for r in ROWS
+    )
+
+
+def test_a_declared_encoding_is_used_as_given(demo: Platform, as_user: Callable[[str], Actor], tmp_path: Path) -> None:
+    source = tmp_path / "residents.csv"
+    source.write_bytes((HEADER_LINE + "".join(line(r) for r in ROWS)).encode("gbk"))
+    version = ingest(demo, as_user("psb-admin"), code=RESIDENTS, source=source, options=IngestOptions(encoding="GBK"))
+    assert version.report is not None
+    assert version.report.encoding == "gbk"
+    data = stored_versions(demo, RESIDENTS)[version.number].data
+    assert data is not None
+    assert {r["name"] for r in read_parquet(data)} == {"张三", "李四", "欧阳娜娜"}
+
+
+def _refused_without_trace(
+    demo: Platform, actor: Actor, source: Path, line_number: int, byte: int, encoding: str
+) -> Invalid:
+    before = lake_folders(demo)
+    with pytest.raises(Invalid) as refused:
+        ingest(demo, actor, code=RESIDENTS, source=source)
+    error = refused.value
+    assert "mixes encodings" in error.message
+    assert f"line {line_number}" in error.message
+    assert f"byte {byte}" in error.message
+    assert error.detail == {"line": line_number, "byte": byte, "encoding": encoding}
+    versions = stored_versions(demo, RESIDENTS)
+    assert versions[2].status == "failed"  # recorded, with why
+    assert versions[2].error == error.message
+    assert versions[2].data is None
+    assert_serving_unchanged(demo, RESIDENTS, 1)  # the demo's first version still serves
+    assert lake_folders(demo) == before  # no staged work, no version folder left behind
+    return error
+
+
+def test_utf8_then_gbk_is_refused_naming_line_and_byte(
+    demo: Platform, as_user: Callable[[str], Actor], tmp_path: Path
+) -> None:
+    head = HEADER_LINE.encode() + line(ROWS[0]).encode("utf-8")
+    gbk_line = line(ROWS[1]).encode("gbk")
+    source = tmp_path / "mixed.csv"
+    source.write_bytes(head + gbk_line + line(ROWS[2]).encode("utf-8"))
+    # The first byte that is not UTF-8: the GBK name of the third line, after its identity number and comma.
+    first_bad = len(head) + len(f"{GOOD_IDS[1]},")
+    assert source.read_bytes()[first_bad : first_bad + 4] == "李四".encode("gbk")
+
+    _refused_without_trace(demo, as_user("psb-admin"), source, 3, first_bad, "utf-8")
+
+
+def test_gbk_then_utf8_is_refused_not_read_as_mojibake(
+    demo: Platform, as_user: Callable[[str], Actor], tmp_path: Path
+) -> None:
+    # UTF-8 Chinese is often valid GB18030 too (张三 reads as 寮犱笁): only a per-line check catches this order.
+    utf8_row = resident(GOOD_IDS[2], "张三", address="广州市天河区")
+    utf8_line = line(utf8_row).encode("utf-8")
+    utf8_line.decode("gb18030")  # the trap: these bytes decode as GB18030 without an error
+    head = HEADER_LINE.encode() + line(ROWS[0]).encode("gbk") + line(ROWS[1]).encode("gbk")
+    source = tmp_path / "mixed.csv"
+    source.write_bytes(head + utf8_line)
+    first_utf8 = len(head) + len(f"{GOOD_IDS[2]},")
+
+    _refused_without_trace(demo, as_user("psb-admin"), source, 4, first_utf8, "gb18030")
+
+
+def test_a_file_in_no_known_encoding_is_refused_with_where(
+    demo: Platform, as_user: Callable[[str], Actor], tmp_path: Path
+) -> None:
+    source = tmp_path / "latin.csv"
+    source.write_bytes(HEADER_LINE.encode() + line(ROWS[0]).encode("utf-8").replace("张三".encode(), b"\xff\xfe\xff"))
+    with pytest.raises(Invalid) as refused:
+        ingest(demo, as_user("psb-admin"), code=RESIDENTS, source=source)
+    assert refused.value.detail["line"] == 2
+    assert refused.value.detail["byte"] == len(HEADER_LINE) + len(f"{GOOD_IDS[0]},")
+    assert stored_versions(demo, RESIDENTS)[2].status == "failed"
