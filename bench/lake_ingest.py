@@ -78,9 +78,9 @@ def ten_million(utf8: Path) -> Path:
     con.execute(
         f"""COPY (
             SELECT f || SUBSTR('{ID_CHECK}', (({weighted}) % 11) + 1, 1) AS id_number, name, gender,
-                   CAST(CAST(SUBSTR(f, 7, 8) AS DATE) AS VARCHAR) AS birth_date, division_code, address, phone
+                   strftime(STRPTIME(SUBSTR(f, 7, 8), '%Y%m%d'), '%Y-%m-%d') AS birth_date, division_code, address, phone
             FROM (SELECT *, {first17} AS f FROM read_csv(?, all_varchar = true), range(10) t(k))
-            WHERE TRY_CAST(SUBSTR(f, 7, 8) AS DATE) IS NOT NULL
+            WHERE TRY_STRPTIME(SUBSTR(f, 7, 8), '%Y%m%d') IS NOT NULL
         ) TO '{path.with_suffix(".tmp")}' (FORMAT csv, HEADER true)""",
         [str(utf8)],
     )

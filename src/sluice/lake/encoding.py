@@ -113,21 +113,25 @@ def first_failure(source: Path, encoding: str) -> DecodeFailure | None:
 
 def first_utf8_line(source: Path) -> DecodeFailure | None:
     """The first line of a GB18030 file that is valid UTF-8 holding text beyond Latin (Chinese, say): a UTF-8
-    line in a GBK file. Chinese text in one of the two encodings is practically never valid in the other."""
-    offset = 0
+    line in a GBK file. Chinese text in one of the two encodings is practically never valid in the other.
+
+    Each chunk (cut at a line end) is decoded as UTF-8 with replacement characters in C; a GBK line then
+    holds a U+FFFD and is passed over at once, so only lines that decoded cleanly are looked at."""
     lines = 1
+    offset = 0
     with source.open("rb") as handle:
-        while piece := handle.readline(CHUNK):  # bounded memory even for a file without line breaks
-            if not piece.isascii():
-                try:
-                    text = piece.decode("utf-8")
-                except UnicodeDecodeError:
-                    text = ""
-                if any(ord(c) >= 0x800 for c in text):
-                    first = next(i for i, b in enumerate(piece) if b >= 0x80)
-                    return DecodeFailure(byte=offset + first, line=lines, ascii_before=False)
-            offset += len(piece)
-            lines += piece.endswith(b"\n")
+        while chunk := handle.read(CHUNK):
+            if not chunk.endswith(b"\n"):
+                chunk += handle.readline()  # finish the last line, so no line is split between chunks
+            for index, line in enumerate(chunk.decode("utf-8", "replace").split("\n")):
+                if line.isascii() or "\ufffd" in line or not any(c >= "\u0800" for c in line):
+                    continue
+                before = b"\n".join(chunk.split(b"\n")[:index])
+                start = len(before) + (1 if index else 0)
+                first = next(i for i in range(start, len(chunk)) if chunk[i] >= 0x80)
+                return DecodeFailure(byte=offset + first, line=lines + index, ascii_before=False)
+            lines += chunk.count(b"\n")
+            offset += len(chunk)
     return None
 
 
