@@ -192,3 +192,45 @@ def test_rotating_the_key_keeps_every_connection_readable_and_retires_the_old_ke
 
 def version_of_check(platform: Platform) -> VersionStatus:
     return check_source(platform, _actor(platform, "psb-admin"), code="psb.residents").status
+
+
+MYSQL_SERVER = "mysql+pymysql://root@127.0.0.1:3306/test"
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A database on the local MariaDB (this kind of machine runs one; CI requires it with SLUICE_REQUIRE_MYSQL)."""
+    import os
+    import uuid
+
+    admin = create_engine(MYSQL_SERVER, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        admin.connect().close()
+    except Exception as exc:
+        admin.dispose()
+        if os.environ.get("SLUICE_REQUIRE_MYSQL"):
+            raise
+        pytest.skip(f"no MariaDB/MySQL at 127.0.0.1:3306 ({type(exc).__name__}); CI sets SLUICE_REQUIRE_MYSQL")
+    name = f"sluice_src_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    url = f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
+    _fill(url, ROWS)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()
+
+
+def test_a_mysql_source_is_linked_and_checked_in_place(demo: Platform, mysql_url: str) -> None:
+    provider = _actor(demo, "psb-admin")
+    with demo.transaction() as session:
+        shown = service.link_source(
+            session, provider, code="psb.residents", link=SourceLink(url=mysql_url, table="people")
+        )
+    assert shown.dialect == "mysql"
+    version = check_source(demo, provider, code="psb.residents")
+    assert version.status is VersionStatus.PUBLISHED
+    assert version.rows == len(ROWS)
+    assert version.report is not None
+    assert version.report.rules == []
