@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from sluice import __version__
-from sluice.api import auth, catalog, dcat, health, identity, lake, sources
+from sluice.api import auth, catalog, dcat, gateway, health, identity, lake, sources
 from sluice.api.errors import install_error_handlers
 from sluice.compat import ckan
 from sluice.platform import Platform
@@ -56,6 +56,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(catalog.router)
     app.include_router(lake.router)
     app.include_router(sources.router)
+    app.include_router(gateway.router)
     app.include_router(dcat.router)
     app.include_router(ckan.router)
     return app

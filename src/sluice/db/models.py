@@ -10,12 +10,13 @@ def metadata() -> MetaData:
     from sluice.audit import models as _audit
     from sluice.catalog import models as _catalog
     from sluice.db.base import Base
+    from sluice.gateway import models as _gateway
     from sluice.identity import models as _identity
     from sluice.inbox import models as _inbox
     from sluice.lake import models as _lake
     from sluice.sources import models as _sources
 
-    del _audit, _catalog, _identity, _inbox, _lake, _sources
+    del _audit, _catalog, _gateway, _identity, _inbox, _lake, _sources
     return Base.metadata
 
 

@@ -82,8 +82,18 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("accounts", add_accounts),
     ("catalog", add_catalog),
 )
+
+
+def add_grants(build: DemoBuild) -> None:
+    """The grants the gateway enforces (recorded directly until the sharing workflow arrives)."""
+    from sluice.demo.grants import add_grants as record_grants
+
+    with build.platform.transaction() as session:
+        record_grants(session, build.platform.clock.now())
+
+
 # Steps that run their own transactions (ingestion must not run inside one), after STEPS commit.
-LATER_STEPS: tuple[tuple[str, Callable[[DemoBuild], None]], ...] = (("data", add_data),)
+LATER_STEPS: tuple[tuple[str, Callable[[DemoBuild], None]], ...] = (("data", add_data), ("grants", add_grants))
 
 
 @dataclass(frozen=True)

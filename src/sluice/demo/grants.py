@@ -1,0 +1,44 @@
+"""The demo's grants. Fixed: docs and tests rely on them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from sluice.gateway import service
+from sluice.gateway.masks import MaskKind
+from sluice.gateway.schemas import Delivery, GrantCreate, MaskSpec
+from sluice.identity.actor import Actor
+
+MARRIAGE_CHECK = "marriage registration verification"
+DEMO_GRANTS = (
+    # The civil affairs bureau checks the identity of people registering marriages in Chaoyang district:
+    # identity numbers keep region and birth year, names keep the surname; no phone, no address.
+    GrantCreate(
+        resource="psb.residents",
+        assignee="civil",
+        fields=["id_number", "name", "gender", "birth_date", "division_code"],
+        masks={"id_number": MaskSpec(kind=MaskKind.ID_REGION_BIRTH_YEAR), "name": MaskSpec(kind=MaskKind.NAME_SURNAME)},
+        row_filter="division_code = '110105'",
+        purpose=MARRIAGE_CHECK,
+        valid_from=datetime(2026, 1, 1),
+        valid_until=datetime(2026, 1, 2),
+        quota=100_000,
+        delivery=[Delivery.QUERY, Delivery.DOWNLOAD],
+    ),
+)
+
+
+def add_grants(session: Session, at: datetime) -> int:
+    """Record the demo grants, valid for a year from ``at``."""
+    manager = Actor.system(via="demo")
+    for grant in DEMO_GRANTS:
+        service.create_grant(
+            session,
+            manager,
+            data=grant.model_copy(
+                update={"valid_from": at - timedelta(days=1), "valid_until": at + timedelta(days=365)}
+            ),
+        )
+    return len(DEMO_GRANTS)

@@ -1,0 +1,36 @@
+"""Grants: what one organisation may read of one resource, under which conditions (the contract's terms).
+
+The sharing workflow (applications, approvals, signatures) that produces grants comes with issue 6; the
+gateway enforces them. The pseudonym key is per grant, random, and never leaves the platform.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sluice.db.base import Base, UTCDateTime
+
+
+class Grant(Base):
+    __tablename__ = "grants"
+    __table_args__ = (Index("ix_grants_assignee_resource", "assignee_org_id", "resource_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"))
+    assignee_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    fields_json: Mapped[str] = mapped_column(Text)  # granted field names, in the resource's order
+    masks_json: Mapped[str] = mapped_column(Text, default="{}")  # field → {"kind": …, "width": …}
+    row_filter: Mapped[str | None] = mapped_column(Text)  # SQL over the resource's fields (DuckDB dialect)
+    purpose: Mapped[str] = mapped_column(String(500))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    quota: Mapped[int | None] = mapped_column(Integer)  # calls allowed in the grant's life; None: no limit
+    calls_used: Mapped[int] = mapped_column(Integer, default=0)
+    delivery_json: Mapped[str] = mapped_column(Text, default='["query"]')
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended | revoked
+    key_hex: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,68 @@
+"""What the gateway's use cases take and return."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sluice.gateway.masks import MaskKind
+
+
+class Delivery(StrEnum):
+    QUERY = "query"
+    DOWNLOAD = "download"
+    SUBSCRIPTION = "subscription"
+
+
+class MaskSpec(BaseModel):
+    kind: MaskKind
+    width: float | None = Field(default=None, gt=0, description="For NUMBER_RANGE: the width of a range.")
+
+
+class GrantCreate(BaseModel):
+    resource: str = Field(description="Resource code.")
+    assignee: str = Field(description="Code of the organisation that may use it.")
+    fields: list[str] = Field(min_length=1, description="Fields it may read.")
+    masks: dict[str, MaskSpec] = Field(default_factory=dict)
+    row_filter: str | None = Field(default=None, max_length=2000, description="SQL condition over the fields.")
+    purpose: str = Field(min_length=2, max_length=500)
+    valid_from: datetime
+    valid_until: datetime
+    quota: int | None = Field(default=None, ge=1, description="Calls allowed over the grant's life.")
+    delivery: list[Delivery] = Field(default_factory=lambda: [Delivery.QUERY])
+
+
+class GrantPublic(BaseModel):
+    id: int
+    resource: str
+    assignee: str
+    fields: list[str]
+    masks: dict[str, MaskSpec]
+    row_filter: str | None
+    purpose: str
+    valid_from: datetime
+    valid_until: datetime
+    quota: int | None
+    calls_used: int
+    delivery: list[Delivery]
+    status: str
+
+
+class QueryRequest(BaseModel):
+    sql: str = Field(min_length=1, max_length=20_000, description="One SELECT; tables are resource codes.")
+    purpose: str = Field(min_length=2, max_length=500, description="Must match the purpose of your grant.")
+    limit: int = Field(default=1000, ge=1, le=100_000, description="Most rows to return (the rest is truncated).")
+
+
+class QueryResult(BaseModel):
+    columns: list[str]
+    rows: list[list[Any]]
+    row_count: int
+    truncated: bool
+    grants: list[int] = Field(description="The grants the answer was given under (empty for open data).")
+    query_digest: str = Field(description="SHA-256 of the normalised query as sent.")
+    result_digest: str = Field(description="SHA-256 of the rows as returned (canonical JSON).")
+    audit_event: int
