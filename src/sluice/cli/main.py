@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sluice import __version__
-from sluice.cli import catalog, demo, identity, lake, sources
+from sluice.cli import catalog, demo, gateway, identity, lake, sources
 from sluice.cli.context import ACT_AS, err, fail, out, settings
 from sluice.db import migrate as migrations
 from sluice.db.engine import create_db_engine, redact_url
@@ -32,6 +32,8 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(lake.versions, name="versions")
 app.add_typer(lake.lake, name="lake")
 app.add_typer(sources.sources, name="sources")
+app.add_typer(gateway.receipts, name="receipt")
+app.command("query")(gateway.query_command)
 app.command("ingest")(lake.ingest_command)
 app.command("inbox")(lake.inbox_command)
 

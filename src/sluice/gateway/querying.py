@@ -36,7 +36,7 @@ def query(platform: Platform, actor: Actor, request: QueryRequest) -> QueryResul
     rows = [[_plain(v) for v in row] for row in answer.rows]
     digest = result_digest(answer.columns, rows)
     with platform.transaction() as session:
-        event = service.record_delivery(
+        receipt = service.record_delivery(
             session,
             actor,
             authorised=authorised,
@@ -53,7 +53,8 @@ def query(platform: Platform, actor: Actor, request: QueryRequest) -> QueryResul
         grants=authorised.grants,
         query_digest=authorised.query_digest,
         result_digest=digest,
-        audit_event=event,
+        audit_event=int(receipt.body["audit_event"]),
+        receipt=receipt,
     )
 
 

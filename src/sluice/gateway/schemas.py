@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sluice.gateway.masks import MaskKind
+from sluice.gateway.receipts import Receipt
 
 
 class Delivery(StrEnum):
@@ -66,3 +67,4 @@ class QueryResult(BaseModel):
     query_digest: str = Field(description="SHA-256 of the normalised query as sent.")
     result_digest: str = Field(description="SHA-256 of the rows as returned (canonical JSON).")
     audit_event: int
+    receipt: Receipt = Field(description="Signed by the platform: verify with GET /api/v1/keys.")

@@ -20,12 +20,13 @@ from sluice.catalog.models import Resource, ResourceRevision
 from sluice.catalog.queries import visible_to
 from sluice.catalog.schemas import ResourceDescription
 from sluice.catalog.vocab import FieldType, OpenType
-from sluice.db.session import now, settings_of
+from sluice.db.session import now, settings_of, signer_of
 from sluice.errors import Conflict, Exhausted, Forbidden, Invalid, NotFound, SluiceError
 from sluice.gateway import permissions as can
 from sluice.gateway.masks import MaskKind
 from sluice.gateway.models import Grant
 from sluice.gateway.policy import DIALECT, check_query, parse_one_query
+from sluice.gateway.receipts import Receipt, sign
 from sluice.gateway.rewrite import GrantedView, Masking, govern
 from sluice.gateway.schemas import Delivery, GrantCreate, GrantPublic, MaskSpec, QueryRequest
 from sluice.identity.actor import Actor
@@ -176,8 +177,9 @@ def record_delivery(
     truncated: bool,
     result_digest: str,
     seconds: float,
-) -> int:
-    """One audit event per delivered answer: who, under which grants, what was touched, what was returned."""
+) -> Receipt:
+    """One audit event per delivered answer — who, under which grants, what was touched, what was returned —
+    and the signed receipt naming it."""
     for code in authorised.resources:
         session.execute(update(Resource).where(Resource.code == code).values(use_count=Resource.use_count + 1))
     event = record(
@@ -195,7 +197,22 @@ def record_delivery(
         result_digest=result_digest,
         seconds=round(seconds, 4),
     )
-    return event.id
+    at = now(session)
+    return sign(
+        signer_of(session),
+        {
+            "audit_event": event.id,
+            "at": at.isoformat(),
+            "actor": actor.username,
+            "organisation": actor.org_code,
+            "grants": authorised.grants,
+            "resources": authorised.resources,
+            "purpose": authorised.purpose,
+            "rows": rows,
+            "query_digest": authorised.query_digest,
+            "result_digest": result_digest,
+        },
+    )
 
 
 @use_case(can.can_query)
