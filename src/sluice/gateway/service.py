@@ -168,6 +168,17 @@ def authorise_query(session: Session, actor: Actor, *, request: QueryRequest) ->
 
 
 @use_case(can.can_query)
+def fields_for(session: Session, actor: Actor, *, code: str, purpose: str) -> list[str]:
+    """The fields of ``code`` the caller would see under its grant for ``purpose`` (what /rows may filter on).
+    Nothing is reserved or recorded: the query itself is checked again, fully, when it runs."""
+    resource = session.scalars(select(Resource).where(Resource.code == code, visible_to(actor))).one_or_none()
+    if resource is None:
+        raise NotFound(f"no resource {code!r} that you may see", resource=code)
+    view, _grant = _view_for(session, actor, resource, purpose, settings_of(session).lake_dir)
+    return list(view.fields)
+
+
+@use_case(can.can_query)
 def record_delivery(
     session: Session,
     actor: Actor,
