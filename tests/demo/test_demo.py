@@ -99,8 +99,10 @@ def test_force_rebuilds_from_scratch(demo_settings: Settings) -> None:
         platform.close()
 
 
-def test_demo_build_cli_is_idempotent(tmp_path: Path) -> None:
-    runner = CliRunner(env={"SLUICE_DATA_DIR": str(tmp_path / "d"), "SLUICE_DATABASE_URL": None})
+def test_demo_build_cli_is_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A relative data folder, as `make demo` uses (./sluice-data): paths built from it must stay right.
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(env={"SLUICE_DATA_DIR": "d", "SLUICE_DATABASE_URL": None})
     first = runner.invoke(app, ["demo", "build"])
     assert first.exit_code == 0, first.output
     assert DEMO_PASSWORD in first.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sluice.demo.population import City, write_table
@@ -28,11 +29,11 @@ def load_data(platform: Platform, scale: int, progress: Progress) -> dict[str, V
     tables = city.tables()
     folder = platform.settings.staging_dir / "demo"
     folder.mkdir(parents=True, exist_ok=True)
-    work = tempfile.mkdtemp(dir=folder)
+    work = Path(tempfile.mkdtemp(dir=folder))
     statuses: dict[str, VersionStatus] = {}
     try:
         for number, (code, rows) in enumerate(tables.items(), start=1):
-            source = write_table(rows, folder / work / f"{code}.csv")
+            source = write_table(rows, work / f"{code}.csv")
             org = code.split(".", 1)[0]
             with platform.reading() as session:
                 provider = actor_for_user(find_user(session, f"{org}-admin"), via="demo")
