@@ -121,8 +121,11 @@ def test_the_engine_cannot_read_outside_the_lake_nor_change_its_settings(demo: P
 
 
 def test_a_query_past_its_time_limit_is_stopped(demo: Platform) -> None:
+    endless = "SELECT count(*) FROM range(100000000000) a"
     with pytest.raises(Exhausted, match="limit"):
-        engine.run("SELECT count(*) FROM range(100000000000) a", demo.settings.lake_dir, row_cap=10, seconds=0.5)
+        engine.run(endless, demo.settings.lake_dir, row_cap=10, seconds=0.5)
+    with pytest.raises(Exhausted, match="limit"):
+        engine.run_arrow(endless, demo.settings.lake_dir, row_cap=10, seconds=0.5)
 
 
 def test_the_row_cap_truncates_and_says_so(demo: Platform) -> None:

@@ -2,26 +2,87 @@
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlglot import exp
 
 from sluice.api.deps import ActorDep, PlatformDep, ReadSessionDep, SessionDep
+from sluice.catalog.schemas import RESOURCE_CODE_PATTERN
+from sluice.errors import Invalid
 from sluice.gateway import rows, service
-from sluice.gateway.querying import query
+from sluice.gateway.querying import MEDIA, Export, export, query
 from sluice.gateway.receipts import ALGORITHM, Receipt
-from sluice.gateway.schemas import GrantCreate, GrantPublic, QueryRequest, QueryResult
+from sluice.gateway.schemas import Delivery, GrantCreate, GrantPublic, QueryRequest, QueryResult
 
 router = APIRouter(prefix="/api/v1", tags=["gateway"])
 
 
-@router.post("/query", response_model=QueryResult, summary="A governed SQL query over resources you may use")
-async def run_query(platform: PlatformDep, actor: ActorDep, request: QueryRequest) -> QueryResult:
+@router.post(
+    "/query",
+    response_model=QueryResult,
+    summary="A governed SQL query over resources you may use",
+    responses={200: {"content": {m: {} for m, _ in MEDIA.values()}}},
+)
+async def run_query(
+    platform: PlatformDep,
+    actor: ActorDep,
+    request: QueryRequest,
+    *,
+    format: Annotated[str, Query(description="json (default), csv, parquet or arrow (an Arrow IPC stream).")] = "json",
+    bom: Annotated[bool, Query(description="CSV only: start with a UTF-8 BOM (for Excel).")] = False,
+) -> QueryResult | Response:
     """One SELECT over resource codes (`FROM psb.residents`), under your grants: only granted fields, masked,
-    of the rows your grant covers; the purpose must be your grant's. Every answer and every refusal is audited."""
-    return await run_in_threadpool(query, platform, actor, request)
+    of the rows your grant covers; the purpose must be your grant's. Every answer and every refusal is audited.
+    For csv, parquet and arrow the body is the file and the signed receipt is in the `X-Sluice-Receipt` header
+    (base64 of its JSON)."""
+    if format == "json":
+        return await run_in_threadpool(query, platform, actor, request)
+    made = await run_in_threadpool(
+        lambda: export(platform, actor, request, fmt=format, delivery=Delivery.QUERY, bom=bom)
+    )
+    return _file(made)
+
+
+@router.get("/resources/{code}/download", summary="Download what you may see of a resource")
+async def download(
+    platform: PlatformDep,
+    actor: ActorDep,
+    code: str,
+    *,
+    format: Annotated[str, Query(description="csv (default), parquet or arrow.")] = "csv",
+    purpose: Annotated[str, Query(description="Your grant's purpose (any text for open data).")] = "open data",
+    bom: Annotated[bool, Query(description="CSV only: start with a UTF-8 BOM (for Excel).")] = False,
+    limit: Annotated[
+        int, Query(ge=1, le=100_000, description="Most rows (the rest is cut; see X-Sluice-Truncated).")
+    ] = 100_000,
+) -> Response:
+    """The whole resource as your grant shows it (its fields, masked, its rows), by the download delivery
+    mode of your grant. The signed receipt is in the `X-Sluice-Receipt` header."""
+    if format == "json":
+        raise Invalid("downloads are csv, parquet or arrow; for JSON use POST /api/v1/query", field="format")
+    if not re.fullmatch(RESOURCE_CODE_PATTERN, code):
+        raise Invalid(f"{code!r} is not a resource code", field="code")
+    sql = exp.select("*").from_(exp.table_(code.split(".")[1], db=code.split(".", maxsplit=1)[0])).sql(dialect="duckdb")
+    request = QueryRequest(sql=sql, purpose=purpose, limit=limit)
+    made = await run_in_threadpool(
+        lambda: export(platform, actor, request, fmt=format, delivery=Delivery.DOWNLOAD, bom=bom)
+    )
+    return _file(made)
+
+
+def _file(made: Export) -> Response:
+    receipt = base64.b64encode(made.receipt.model_dump_json().encode("utf-8")).decode("ascii")
+    headers = {
+        "X-Sluice-Receipt": receipt,
+        "X-Sluice-Truncated": "true" if made.truncated else "false",
+        "Content-Disposition": f'attachment; filename="{made.filename}"',
+    }
+    return Response(made.content, media_type=made.media_type, headers=headers)
 
 
 class RowsPage(BaseModel):

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+from sqlglot import exp, parse_one
 
 from sluice.errors import Exhausted, Invalid
 
@@ -52,3 +54,21 @@ def run(sql: str, lake_dir: Path, *, row_cap: int, seconds: float) -> Answer:
         timer.cancel()
         con.close()
     return Answer(columns=columns, rows=rows[:row_cap], truncated=len(rows) > row_cap)
+
+
+def run_arrow(sql: str, lake_dir: Path, *, row_cap: int, seconds: float) -> tuple[pa.Table, bool]:
+    """Execute a governed query into an Arrow table of at most ``row_cap`` rows, and whether it was cut."""
+    con = locked_connection(lake_dir)
+    timer = threading.Timer(seconds, con.interrupt)
+    timer.start()
+    try:
+        capped = exp.select("*").from_(exp.Subquery(this=parse_one(sql, dialect="duckdb"))).limit(int(row_cap) + 1)
+        table: pa.Table = con.sql(capped.sql(dialect="duckdb")).to_arrow_table()
+    except duckdb.InterruptException:
+        raise Exhausted(f"the query ran past the limit of {seconds:g} s and was stopped; narrow it") from None
+    except duckdb.Error as exc:
+        raise Invalid(f"the query failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        timer.cancel()
+        con.close()
+    return table.slice(0, row_cap), table.num_rows > row_cap

@@ -135,7 +135,9 @@ def list_my_grants(session: Session, actor: Actor) -> list[GrantPublic]:
 
 
 @use_case(can.can_query)
-def authorise_query(session: Session, actor: Actor, *, request: QueryRequest) -> Authorised:
+def authorise_query(
+    session: Session, actor: Actor, *, request: QueryRequest, delivery: Delivery = Delivery.QUERY
+) -> Authorised:
     """Check the query and the caller's right to every resource it reads; reserve one call of each grant's
     quota; return the rewritten query. Refusals name the resource and what is missing."""
     visible = visible_to(actor)
@@ -149,7 +151,7 @@ def authorise_query(session: Session, actor: Actor, *, request: QueryRequest) ->
     used: list[int] = []
     for code in sorted(checked.resources):
         resource = _resource(session, code)
-        view, grant = _view_for(session, actor, resource, request.purpose, lake_dir)
+        view, grant = _view_for(session, actor, resource, request.purpose, lake_dir, delivery=delivery)
         views[code] = view
         if grant is not None:
             _reserve_call(session, grant, code)
@@ -246,7 +248,13 @@ def record_refusal(session: Session, actor: Actor, *, request: QueryRequest, err
 
 
 def _view_for(
-    session: Session, actor: Actor, resource: Resource, purpose: str, lake_dir: Path
+    session: Session,
+    actor: Actor,
+    resource: Resource,
+    purpose: str,
+    lake_dir: Path,
+    *,
+    delivery: Delivery = Delivery.QUERY,
 ) -> tuple[GrantedView, Grant | None]:
     description = _description(session, resource)
     types = {f.name: SQL_TYPES[f.type] for f in description.fields}
@@ -261,7 +269,7 @@ def _view_for(
     relation = _parquet(data_file(lake_dir, version))
     if resource.visible and resource.open_type == OpenType.OPEN.value:
         return GrantedView(resource.code, relation, types, frozenset(types)), None
-    grant = _active_grant(session, actor, resource, purpose)
+    grant = _active_grant(session, actor, resource, purpose, delivery)
     fields = json.loads(grant.fields_json)
     masks = {k: MaskSpec.model_validate(v) for k, v in json.loads(grant.masks_json).items()}
     view = GrantedView(
@@ -276,7 +284,9 @@ def _view_for(
     return view, grant
 
 
-def _active_grant(session: Session, actor: Actor, resource: Resource, purpose: str) -> Grant:
+def _active_grant(
+    session: Session, actor: Actor, resource: Resource, purpose: str, delivery: Delivery = Delivery.QUERY
+) -> Grant:
     at = now(session)
     candidates = session.scalars(
         select(Grant).where(
@@ -292,11 +302,15 @@ def _active_grant(session: Session, actor: Actor, resource: Resource, purpose: s
         states = sorted({g.status if g.status != "active" else "expired or not yet valid" for g in candidates})
         raise Forbidden(f"your grant for {resource.code} is {', '.join(states)}: {how}", resource=resource.code)
     wanted = " ".join(purpose.split()).casefold()
-    for grant in live:
-        if " ".join(grant.purpose.split()).casefold() == wanted and Delivery.QUERY.value in json.loads(
-            grant.delivery_json
-        ):
+    matching = [g for g in live if " ".join(g.purpose.split()).casefold() == wanted]
+    for grant in matching:
+        if delivery.value in json.loads(grant.delivery_json):
             return grant
+    if matching:
+        raise Forbidden(
+            f"your grant for {resource.code} does not include delivery by {delivery.value}; ask the provider for it",
+            resource=resource.code,
+        )
     purposes = "; ".join(sorted({g.purpose for g in live}))
     raise Forbidden(
         f"your grant for {resource.code} is for the purpose {purposes!r}, not {purpose!r}; data may be used only for "

@@ -1,0 +1,78 @@
+"""Answers as files (CSV with or without BOM, Parquet, Arrow IPC) and downloads: the same governed rows, a
+receipt in a header whose digest is of exactly the bytes sent, and the grant's delivery modes honoured."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from sluice.demo.grants import MARRIAGE_CHECK
+from sluice.gateway.models import Grant
+from sluice.gateway.receipts import Receipt, verify
+from sluice.platform import Platform
+from tests.conftest import bearer
+
+SQL = {
+    "sql": "SELECT id_number, name, division_code FROM psb.residents ORDER BY 1, 2 LIMIT 50",
+    "purpose": MARRIAGE_CHECK,
+}
+
+
+def receipt_of(response: object) -> Receipt:
+    header = response.headers["X-Sluice-Receipt"]  # type: ignore[attr-defined]
+    return Receipt.model_validate_json(base64.b64decode(header))
+
+
+def test_every_format_carries_the_same_governed_rows_and_a_receipt_of_its_bytes(
+    demo: Platform, demo_client: TestClient
+) -> None:
+    headers = bearer(demo, "civil-analyst")
+    as_json = demo_client.post("/api/v1/query", json=SQL, headers=headers).json()
+    expected = [tuple(row) for row in as_json["rows"]]
+    as_parquet = demo_client.post("/api/v1/query", params={"format": "parquet"}, json=SQL, headers=headers)
+    assert as_parquet.status_code == 200, as_parquet.text
+    table = pq.read_table(io.BytesIO(as_parquet.content))
+    assert [tuple(r.values()) for r in table.to_pylist()] == expected
+    as_arrow = demo_client.post("/api/v1/query", params={"format": "arrow"}, json=SQL, headers=headers)
+    streamed = pa.ipc.open_stream(io.BytesIO(as_arrow.content)).read_all()
+    assert [tuple(r.values()) for r in streamed.to_pylist()] == expected
+    as_csv = demo_client.post("/api/v1/query", params={"format": "csv", "bom": "true"}, json=SQL, headers=headers)
+    assert as_csv.content.startswith(b"\xef\xbb\xbf")
+    lines = as_csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == '"id_number","name","division_code"'
+    assert len(lines) == len(expected) + 1
+    for response in (as_parquet, as_arrow, as_csv):
+        receipt = receipt_of(response)
+        assert verify(receipt, demo.signer.public_key_pem)
+        assert receipt.body["result_digest"] == hashlib.sha256(response.content).hexdigest()
+        assert receipt.body["rows"] == len(expected)
+
+
+def test_a_download_needs_the_download_delivery_mode(demo: Platform, demo_client: TestClient) -> None:
+    headers = bearer(demo, "civil-analyst")
+    params = {"format": "csv", "purpose": MARRIAGE_CHECK}
+    downloaded = demo_client.get("/api/v1/resources/psb.residents/download", params=params, headers=headers)
+    assert downloaded.status_code == 200, downloaded.text
+    assert "phone" not in downloaded.content.decode("utf-8").splitlines()[0]
+    assert downloaded.headers["X-Sluice-Truncated"] == "false"
+    with demo.transaction() as session:
+        session.execute(update(Grant).values(delivery_json='["query"]'))
+    refused = demo_client.get("/api/v1/resources/psb.residents/download", params=params, headers=headers)
+    assert refused.status_code == 403
+    assert "delivery by download" in refused.json()["error"]["message"]
+
+
+def test_open_data_downloads_for_anyone_and_bad_requests_are_refused(demo_client: TestClient) -> None:
+    opened = demo_client.get("/api/v1/resources/amr.enterprises/download", params={"format": "parquet"})
+    assert opened.status_code == 200, opened.text
+    assert pq.read_table(io.BytesIO(opened.content)).num_rows > 0
+    assert demo_client.get("/api/v1/resources/amr.enterprises/download", params={"format": "json"}).status_code == 422
+    assert demo_client.get("/api/v1/resources/amr.enterprises/download", params={"format": "xml"}).status_code == 422
+    hostile = demo_client.get("/api/v1/resources/amr.enterprises%20UNION%20SELECT%201/download")
+    assert hostile.status_code in (404, 422)
