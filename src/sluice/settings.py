@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(
         default=10, ge=1, description="Sign-in attempts allowed per client address per minute, per API process."
     )
+    anonymous_queries_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Governed queries, row pages and downloads of open data per client address "
+        "per minute for callers without a token, per API process.",
+    )
     page_size_max: int = Field(default=500, ge=1, le=10_000, description="Largest page any list returns.")
     upload_max_bytes: int = Field(
         default=8 * 1024**3, ge=1, description="Largest file a provider may upload or ingest (bytes; default 8 GiB)."

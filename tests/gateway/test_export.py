@@ -6,16 +6,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from datetime import timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from sluice.clock import FixedClock
 from sluice.demo.grants import MARRIAGE_CHECK
 from sluice.gateway.models import Grant
 from sluice.gateway.receipts import Receipt, verify
 from sluice.platform import Platform
+from sluice.ratelimit import RateLimiter
 from tests.conftest import bearer
 
 SQL = {
@@ -76,3 +79,19 @@ def test_open_data_downloads_for_anyone_and_bad_requests_are_refused(demo_client
     assert demo_client.get("/api/v1/resources/amr.enterprises/download", params={"format": "xml"}).status_code == 422
     hostile = demo_client.get("/api/v1/resources/amr.enterprises%20UNION%20SELECT%201/download")
     assert hostile.status_code in (404, 422)
+
+
+def test_the_public_is_rate_limited_per_client_and_accounts_are_not(
+    demo: Platform, demo_client: TestClient, clock: FixedClock
+) -> None:
+    demo_client.app.state.anonymous_limiter = RateLimiter(2, clock)  # type: ignore[attr-defined]
+    open_sql = {"sql": "SELECT count(*) FROM amr.enterprises", "purpose": "research"}
+    statuses = [demo_client.post("/api/v1/query", json=open_sql).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    limited = demo_client.get("/api/v1/resources/amr.enterprises/rows")
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    signed_in = demo_client.post("/api/v1/query", json=open_sql, headers=bearer(demo, "bank-analyst"))
+    assert signed_in.status_code == 200
+    clock.advance(timedelta(minutes=1))
+    assert demo_client.post("/api/v1/query", json=open_sql).status_code == 200

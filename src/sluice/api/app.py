@@ -36,6 +36,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         owned = platform is None
         app.state.platform = opened = platform or Platform.open(settings or Settings())
         app.state.login_limiter = RateLimiter(opened.settings.login_attempts_per_minute, opened.clock)
+        app.state.anonymous_limiter = RateLimiter(opened.settings.anonymous_queries_per_minute, opened.clock)
         try:
             yield
         finally:

@@ -6,20 +6,35 @@ import base64
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from sluice.api.deps import ActorDep, PlatformDep, ReadSessionDep, SessionDep
 from sluice.catalog.schemas import RESOURCE_CODE_PATTERN
-from sluice.errors import Invalid
+from sluice.errors import Exhausted, Invalid
 from sluice.gateway import rows, service
 from sluice.gateway.querying import MEDIA, Export, export, query
 from sluice.gateway.receipts import ALGORITHM, Receipt
 from sluice.gateway.schemas import Delivery, GrantCreate, GrantPublic, QueryRequest, QueryResult
 
+
+def anonymous_allowed(request: Request, actor: ActorDep) -> None:
+    """The public (no token) is rate-limited per client address; accounts are limited by their grants."""
+    if actor.is_user or actor.is_system:
+        return
+    client = request.client.host if request.client else "unknown"
+    wait = request.app.state.anonymous_limiter.take(client)
+    if wait is not None:
+        raise Exhausted(
+            f"too many requests without a token from {client}; try again in {int(wait) + 1} seconds, or sign in",
+            retry_after=int(wait) + 1,
+        )
+
+
 router = APIRouter(prefix="/api/v1", tags=["gateway"])
+PublicGate = Depends(anonymous_allowed)
 
 
 @router.post(
@@ -27,6 +42,7 @@ router = APIRouter(prefix="/api/v1", tags=["gateway"])
     response_model=QueryResult,
     summary="A governed SQL query over resources you may use",
     responses={200: {"content": {m: {} for m, _ in MEDIA.values()}}},
+    dependencies=[PublicGate],
 )
 async def run_query(
     platform: PlatformDep,
@@ -48,7 +64,7 @@ async def run_query(
     return _file(made)
 
 
-@router.get("/resources/{code}/download", summary="Download what you may see of a resource")
+@router.get("/resources/{code}/download", summary="Download what you may see of a resource", dependencies=[PublicGate])
 async def download(
     platform: PlatformDep,
     actor: ActorDep,
@@ -92,7 +108,12 @@ class RowsPage(BaseModel):
     receipt: Receipt
 
 
-@router.get("/resources/{code}/rows", response_model=RowsPage, summary="Rows with Datasette-style filters")
+@router.get(
+    "/resources/{code}/rows",
+    response_model=RowsPage,
+    summary="Rows with Datasette-style filters",
+    dependencies=[PublicGate],
+)
 async def list_rows(request: Request, platform: PlatformDep, actor: ActorDep, code: str) -> RowsPage:
     """`?field__exact=v` (also `__not`, `__in=a,b`, `__gt`, `__gte`, `__lt`, `__lte`, `__contains`,
     `__startswith`, `__isnull=1`), `_sort=field` or `_sort=-field`, `_size` (≤ 1000), `_next` (from the
