@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import Session
 
-from sluice.catalog.models import DataElement, Resource
+from sluice.catalog.models import DataElement, Resource, ResourceRevision
+from sluice.catalog.schemas import ResourceDescription
 from sluice.catalog.standards import Validator, builtin_validators, code_list_validator, pattern_validator
 from sluice.catalog.vocab import OpenType
+from sluice.errors import NotFound
 from sluice.identity.actor import Actor
 from sluice.identity.roles import OrgKind, Role
 
@@ -24,6 +27,24 @@ def visible_to(actor: Actor) -> ColumnElement[bool]:
     if actor.org_kind in (OrgKind.DEPARTMENT, OrgKind.PLATFORM):
         return or_(Resource.visible, own)
     return or_(and_(Resource.visible, Resource.open_type.in_(PUBLIC_OPEN_TYPES)), own)
+
+
+def find_resource(session: Session, code: str) -> Resource:
+    """The resource with this code, visible or not (callers check what the actor may do with it)."""
+    resource = session.scalars(select(Resource).where(Resource.code == code)).one_or_none()
+    if resource is None:
+        raise NotFound(f"no resource {code!r}", resource=code)
+    return resource
+
+
+def current_description(session: Session, resource: Resource) -> ResourceDescription:
+    """The description data is checked and served against: the published revision, or before any
+    publication the working one."""
+    number = resource.published_revision or resource.latest_revision
+    revision = session.scalars(
+        select(ResourceRevision).where(ResourceRevision.resource_id == resource.id, ResourceRevision.number == number)
+    ).one()
+    return ResourceDescription.model_validate_json(revision.description)
 
 
 def element_validator(element: DataElement) -> Validator:

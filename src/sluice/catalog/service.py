@@ -23,7 +23,7 @@ from sluice.catalog.models import (
     ResourceSearch,
     ResourceTag,
 )
-from sluice.catalog.queries import element_validator, visible_to
+from sluice.catalog.queries import element_validator, find_resource, visible_to
 from sluice.catalog.rules import check_description
 from sluice.catalog.schemas import (
     DataElementCreate,
@@ -88,7 +88,7 @@ def update_resource(session: Session, actor: Actor, *, code: str, data: Resource
     """Change a resource's description. A published resource gets a new revision, reviewed again; until it
     is published the old one stays visible."""
     check_description(data, _element_codes(session))
-    resource = _resource(session, code)
+    resource = find_resource(session, code)
     latest = _revision_of(session, resource, resource.latest_revision)
     at = now(session)
     if latest.status == RevisionStatus.SUBMITTED.value:
@@ -114,7 +114,7 @@ def update_resource(session: Session, actor: Actor, *, code: str, data: Resource
 @use_case(can.can_submit)
 def submit_resource(session: Session, actor: Actor, *, code: str) -> ResourcePublic:
     """Send the working revision to the manager for review."""
-    resource = _resource(session, code)
+    resource = find_resource(session, code)
     latest = _revision_of(session, resource, resource.latest_revision)
     if latest.status not in EDITABLE:
         raise Conflict(
@@ -132,7 +132,7 @@ def submit_resource(session: Session, actor: Actor, *, code: str) -> ResourcePub
 @use_case(can.can_review)
 def review_resource(session: Session, actor: Actor, *, code: str, decision: ReviewDecision) -> ResourcePublic:
     """The manager publishes the submitted revision, or returns it with a comment."""
-    resource = _resource(session, code)
+    resource = find_resource(session, code)
     latest = _revision_of(session, resource, resource.latest_revision)
     if latest.status != RevisionStatus.SUBMITTED.value:
         raise Conflict(f"{code} has no revision waiting for review (revision {latest.number} is {latest.status})")
@@ -178,7 +178,7 @@ def _publish(session: Session, resource: Resource, revision: ResourceRevision, a
 @use_case(can.can_read_catalog)
 def get_resource(session: Session, actor: Actor, *, code: str) -> ResourcePublic:
     """A resource as the caller may see it (published; or, for its provider, also unpublished)."""
-    resource = _resource(session, code)
+    resource = find_resource(session, code)
     if not session.scalar(select(visible_to(actor)).where(Resource.id == resource.id)):
         raise NotFound(f"no resource {code!r} that you may see", resource=code)
     return _public(session, resource)
@@ -216,7 +216,7 @@ def list_tags(session: Session, actor: Actor) -> list[FacetValue]:
 @use_case(can.can_read_history)
 def list_revisions(session: Session, actor: Actor, *, code: str) -> list[RevisionPublic]:
     """Every revision of a resource's description, newest first: the catalog's history."""
-    resource = _resource(session, code)
+    resource = find_resource(session, code)
     rows = session.scalars(
         select(ResourceRevision)
         .where(ResourceRevision.resource_id == resource.id)
@@ -304,13 +304,6 @@ def create_data_element(session: Session, actor: Actor, *, data: DataElementCrea
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-def _resource(session: Session, code: str) -> Resource:
-    resource = session.scalars(select(Resource).where(Resource.code == code)).one_or_none()
-    if resource is None:
-        raise NotFound(f"no resource {code!r}", resource=code)
-    return resource
 
 
 def _revision_of(session: Session, resource: Resource, number: int) -> ResourceRevision:

@@ -54,6 +54,17 @@ class FieldType(StrEnum):
     TIMESTAMP = "timestamp"
 
 
+# The engine type each field type is stored and served as (DuckDB names; the lake's Parquet follows them).
+SQL_TYPES: dict[FieldType, str] = {
+    FieldType.STRING: "VARCHAR",
+    FieldType.INTEGER: "BIGINT",
+    FieldType.DECIMAL: "DECIMAL(38, 10)",
+    FieldType.BOOLEAN: "BOOLEAN",
+    FieldType.DATE: "DATE",
+    FieldType.TIMESTAMP: "TIMESTAMP",
+}
+
+
 class Format(StrEnum):
     CSV = "CSV"
     XLSX = "XLSX"

@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session
 from sqlglot import exp, parse_one
 
 from sluice.audit.log import record
-from sluice.catalog.models import Resource, ResourceRevision
-from sluice.catalog.queries import visible_to
-from sluice.catalog.schemas import ResourceDescription
-from sluice.catalog.vocab import FieldType, OpenType
+from sluice.catalog.models import Resource
+from sluice.catalog.queries import current_description, find_resource, visible_to
+from sluice.catalog.vocab import SQL_TYPES, FieldType, OpenType
 from sluice.db.session import now, settings_of, signer_of
 from sluice.errors import Conflict, Exhausted, Forbidden, Invalid, NotFound, SluiceError
 from sluice.gateway import permissions as can
@@ -36,14 +35,6 @@ from sluice.lake.queries import data_file, serving_version
 from sluice.sources.models import LinkedSource
 from sluice.usecase import use_case
 
-SQL_TYPES = {
-    FieldType.STRING: "VARCHAR",
-    FieldType.INTEGER: "BIGINT",
-    FieldType.DECIMAL: "DECIMAL(38, 10)",
-    FieldType.BOOLEAN: "BOOLEAN",
-    FieldType.DATE: "DATE",
-    FieldType.TIMESTAMP: "TIMESTAMP",
-}
 DATE_MASKS = {MaskKind.MASK_DATE_SHOW_YEAR, MaskKind.DATE_YEAR, MaskKind.DATE_MONTH}
 NUMBER_MASKS = {MaskKind.NUMBER_RANGE}
 
@@ -67,9 +58,9 @@ class Authorised:
 @use_case(can.can_grant)
 def create_grant(session: Session, actor: Actor, *, data: GrantCreate) -> GrantPublic:
     """Record a grant directly (the manager, or the shell; issue 6 adds applications and approvals)."""
-    resource = _resource(session, data.resource)
+    resource = find_resource(session, data.resource)
     assignee = find_organisation(session, data.assignee)
-    description = _description(session, resource)
+    description = current_description(session, resource)
     fields = {f.name: f for f in description.fields}
     unknown = [name for name in [*data.fields, *data.masks] if name not in fields]
     if unknown:
@@ -150,7 +141,7 @@ def authorise_query(
     views: dict[str, GrantedView] = {}
     used: list[int] = []
     for code in sorted(checked.resources):
-        resource = _resource(session, code)
+        resource = find_resource(session, code)
         view, grant = _view_for(session, actor, resource, request.purpose, lake_dir, delivery=delivery)
         views[code] = view
         if grant is not None:
@@ -256,7 +247,7 @@ def _view_for(
     *,
     delivery: Delivery = Delivery.QUERY,
 ) -> tuple[GrantedView, Grant | None]:
-    description = _description(session, resource)
+    description = current_description(session, resource)
     types = {f.name: SQL_TYPES[f.type] for f in description.fields}
     if session.scalar(select(LinkedSource.id).where(LinkedSource.resource_id == resource.id)) is not None:
         raise Invalid(
@@ -355,21 +346,6 @@ def _check_row_filter(text: str, fields: list[str]) -> None:
 
 def _parquet(path: Path) -> exp.Expr:
     return exp.func("read_parquet", exp.Literal.string(str(path)))
-
-
-def _resource(session: Session, code: str) -> Resource:
-    resource = session.scalars(select(Resource).where(Resource.code == code)).one_or_none()
-    if resource is None:
-        raise NotFound(f"no resource {code!r}", resource=code)
-    return resource
-
-
-def _description(session: Session, resource: Resource) -> ResourceDescription:
-    number = resource.published_revision or resource.latest_revision
-    revision = session.scalars(
-        select(ResourceRevision).where(ResourceRevision.resource_id == resource.id, ResourceRevision.number == number)
-    ).one()
-    return ResourceDescription.model_validate_json(revision.description)
 
 
 def _public(grant: Grant, resource: str, assignee: str) -> GrantPublic:

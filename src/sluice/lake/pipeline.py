@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from sluice.catalog.schemas import FieldSpec
 from sluice.catalog.standards import Validator
+from sluice.catalog.vocab import SQL_TYPES
 from sluice.errors import Invalid
 from sluice.lake.classify import classify
 from sluice.lake.columns import match_columns
@@ -23,7 +24,7 @@ from sluice.lake.profile import profile
 from sluice.lake.readers import STAGED, Staged, detect_format, stage
 from sluice.lake.schemas import IngestOptions, Mode, OnError, PiiFlag, Profile, ValidationReport
 from sluice.lake.storage import DATA_FILE, QUARANTINE_FILE, file_digest
-from sluice.lake.validation import CHECKED, DIALECT, ROW, SQL_TYPES, check, ident, results
+from sluice.lake.validation import CHECKED, DIALECT, ROW, check, ident, results
 from sluice.settings import Settings
 
 Progress = Callable[[str], None]

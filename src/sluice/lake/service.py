@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sluice.audit.log import record
-from sluice.catalog.models import DataElement, Resource, ResourceRevision
-from sluice.catalog.queries import element_validator, visible_to
+from sluice.catalog.models import DataElement, Resource
+from sluice.catalog.queries import current_description, element_validator, find_resource, visible_to
 from sluice.catalog.schemas import ResourceDescription
 from sluice.catalog.standards import Validator
 from sluice.catalog.vocab import OpenType
@@ -69,8 +69,8 @@ class Ticket:
 @use_case(can.can_ingest)
 def open_version(session: Session, actor: Actor, *, code: str, options: IngestOptions, source_name: str) -> Ticket:
     """Record a new version as processing, and fix what the pipeline will check it against."""
-    resource = _resource(session, code)
-    description = _current_description(session, resource)
+    resource = find_resource(session, code)
+    description = current_description(session, resource)
     base = serving_version(session, resource.id) if options.mode is not Mode.REPLACE else None
     settings = settings_of(session)
     number = (session.scalar(select(func.max(Version.number)).where(Version.resource_id == resource.id)) or 0) + 1
@@ -110,7 +110,7 @@ def close_version(
 ) -> VersionPublic:
     """Record the pipeline's result: rejected, held for a decision on personal data, or published."""
     version = _version_by_id(session, ticket.version_id)
-    resource = _resource(session, ticket.code)
+    resource = find_resource(session, ticket.code)
     at = now(session)
     version.finished_at = at
     version.report_json = outcome.report.model_dump_json()
@@ -224,7 +224,7 @@ def decide_pii(
 ) -> VersionPublic:
     """Accept (it is personal: the gateway will treat it so) or dismiss (with a reason) each flag; when every
     flag is decided the version is published."""
-    resource = _resource(session, code)
+    resource = find_resource(session, code)
     version = session.scalars(
         select(Version).where(Version.resource_id == resource.id, Version.number == number)
     ).one_or_none()
@@ -369,13 +369,6 @@ def _tell_about_flags(session: Session, resource: Resource, version: Version, fl
     )
 
 
-def _resource(session: Session, code: str) -> Resource:
-    resource = session.scalars(select(Resource).where(Resource.code == code)).one_or_none()
-    if resource is None:
-        raise NotFound(f"no resource {code!r}", resource=code)
-    return resource
-
-
 def _visible_resource(session: Session, actor: Actor, code: str) -> Resource:
     resource = session.scalars(select(Resource).where(Resource.code == code, visible_to(actor))).one_or_none()
     if resource is None:
@@ -394,15 +387,6 @@ def _sees_everything(actor: Actor, resource: Resource) -> bool:
 
 def _version_by_id(session: Session, version_id: int) -> Version:
     return session.get_one(Version, version_id)
-
-
-def _current_description(session: Session, resource: Resource) -> ResourceDescription:
-    """Data is checked against the published description (what consumers see), or the working one before."""
-    number = resource.published_revision or resource.latest_revision
-    revision = session.scalars(
-        select(ResourceRevision).where(ResourceRevision.resource_id == resource.id, ResourceRevision.number == number)
-    ).one()
-    return ResourceDescription.model_validate_json(revision.description)
 
 
 def _validators(session: Session, description: ResourceDescription) -> dict[str, Validator]:

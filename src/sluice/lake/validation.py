@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from sluice.catalog.schemas import FieldSpec
 from sluice.catalog.standards import Validator
-from sluice.catalog.vocab import FieldType, Sensitivity
+from sluice.catalog.vocab import SQL_TYPES, FieldType, Sensitivity
 from sluice.lake.readers import STAGED
 from sluice.lake.schemas import Example, RuleResult
 
@@ -25,14 +25,6 @@ DIALECT = "duckdb"
 CHECKED = "checked"
 ROW = "_row"
 MAX_EXAMPLES = 20
-SQL_TYPES: dict[FieldType, str] = {
-    FieldType.STRING: "VARCHAR",
-    FieldType.INTEGER: "BIGINT",
-    FieldType.DECIMAL: "DECIMAL(38, 10)",
-    FieldType.BOOLEAN: "BOOLEAN",
-    FieldType.DATE: "DATE",
-    FieldType.TIMESTAMP: "TIMESTAMP",
-}
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sluice.audit.log import record
-from sluice.catalog.models import Resource, ResourceRevision
-from sluice.catalog.schemas import FieldSpec, ResourceDescription
+from sluice.catalog.models import Resource
+from sluice.catalog.queries import current_description, find_resource
 from sluice.db.session import now, settings_of
 from sluice.errors import NotFound
 from sluice.identity.actor import Actor
@@ -30,14 +30,14 @@ def link_source(session: Session, actor: Actor, *, code: str, link: SourceLink) 
     """Point ``code`` at a table in the department's own database. The connection is tried, the table's
     columns matched to the catalog's fields (refused with the diff otherwise), and the URL stored encrypted."""
     settings = settings_of(session)
-    resource = _resource(session, code)
+    resource = find_resource(session, code)
     url = parse_source_url(link.url.get_secret_value(), settings)
     engine = source_engine(url)
     try:
         table = describe_table(engine, link.table, link.schema_name)
     finally:
         engine.dispose()
-    fields = _fields(session, resource)
+    fields = list(current_description(session, resource).fields)
     columns = match_columns(table.columns, table.types, fields, link.mapping, code)
     at = now(session)
     source = session.scalars(select(LinkedSource).where(LinkedSource.resource_id == resource.id)).one_or_none()
@@ -58,14 +58,14 @@ def link_source(session: Session, actor: Actor, *, code: str, link: SourceLink) 
 
 @use_case(can.can_see_source)
 def get_source(session: Session, actor: Actor, *, code: str) -> SourcePublic:
-    resource = _resource(session, code)
+    resource = find_resource(session, code)
     return _public(resource, _source(session, resource))
 
 
 @use_case(can.can_link_existing)
 def unlink_source(session: Session, actor: Actor, *, code: str) -> None:
     """Remove the link (the data stays where it always was; versions already checked stay recorded)."""
-    resource = _resource(session, code)
+    resource = find_resource(session, code)
     source = _source(session, resource)
     session.delete(source)
     record(session, actor, "source.unlink", f"resource:{code}", url=source.url_shown)
@@ -84,26 +84,11 @@ def rotate_source_key(session: Session, actor: Actor) -> int:
     return len(sources)
 
 
-def _resource(session: Session, code: str) -> Resource:
-    resource = session.scalars(select(Resource).where(Resource.code == code)).one_or_none()
-    if resource is None:
-        raise NotFound(f"no resource {code!r}", resource=code)
-    return resource
-
-
 def _source(session: Session, resource: Resource) -> LinkedSource:
     source = session.scalars(select(LinkedSource).where(LinkedSource.resource_id == resource.id)).one_or_none()
     if source is None:
         raise NotFound(f"{resource.code} is not linked to a source", resource=resource.code)
     return source
-
-
-def _fields(session: Session, resource: Resource) -> list[FieldSpec]:
-    number = resource.published_revision or resource.latest_revision
-    revision = session.scalars(
-        select(ResourceRevision).where(ResourceRevision.resource_id == resource.id, ResourceRevision.number == number)
-    ).one()
-    return list(ResourceDescription.model_validate_json(revision.description).fields)
 
 
 def _public(resource: Resource, source: LinkedSource) -> SourcePublic:
