@@ -74,6 +74,20 @@ class Settings(BaseSettings):
         default=1024**3, ge=1, description="Largest total uncompressed size of an uploaded workbook (zip bomb guard)."
     )
 
+    query_seconds: float = Field(default=30.0, gt=0, le=3600, description="Time limit of one governed query.")
+    export_seconds: float = Field(
+        default=600.0, gt=0, le=86_400, description="Time limit of one governed export (download or file answer)."
+    )
+    export_max_rows: int = Field(
+        default=50_000_000, ge=1, description="Most rows one export may hold (the rest is cut and marked truncated)."
+    )
+    query_memory_limit: str = Field(
+        default="1GB", description="Memory DuckDB may use for one governed query; beyond it, the query fails."
+    )
+    query_threads: int = Field(default=2, ge=1, le=64, description="Threads DuckDB may use for one governed query.")
+    spark_master: str = Field(default="local[2]", description="Spark master URL for resources served by Spark.")
+    spark_driver_memory: str = Field(default="1g", description="Memory of the Spark driver (its memory cap).")
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import duckdb
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -14,7 +15,7 @@ from sluice.audit.models import AuditEvent
 from sluice.clock import FixedClock
 from sluice.demo.grants import MARRIAGE_CHECK
 from sluice.errors import Exhausted, Forbidden, Invalid
-from sluice.gateway import engine, service
+from sluice.gateway import engines, service
 from sluice.gateway.models import Grant
 from sluice.gateway.querying import query
 from sluice.gateway.schemas import GrantCreate, QueryRequest
@@ -114,18 +115,19 @@ def test_a_revoked_grant_stops_the_next_call(demo: Platform) -> None:
 
 
 def test_the_engine_cannot_read_outside_the_lake_nor_change_its_settings(demo: Platform) -> None:
+    lake = engines.DuckDBEngine(demo.settings.lake_dir)
     with pytest.raises(Invalid, match="failed"):
-        engine.run("SELECT * FROM read_text('/etc/passwd')", demo.settings.lake_dir, row_cap=10, seconds=5)
-    with pytest.raises(Invalid, match="failed"):
-        engine.run("SET enable_external_access = true", demo.settings.lake_dir, row_cap=10, seconds=5)
+        engines.answer(lake, "SELECT * FROM read_text('/etc/passwd')", engines.Limits(row_cap=10, seconds=5))
+    con = engines.locked_connection(demo.settings.lake_dir)
+    with pytest.raises(duckdb.Error, match="locked"):
+        con.execute("SET enable_external_access = true")
 
 
 def test_a_query_past_its_time_limit_is_stopped(demo: Platform) -> None:
     endless = "SELECT count(*) FROM range(100000000000) a"
+    lake = engines.DuckDBEngine(demo.settings.lake_dir)
     with pytest.raises(Exhausted, match="limit"):
-        engine.run(endless, demo.settings.lake_dir, row_cap=10, seconds=0.5)
-    with pytest.raises(Exhausted, match="limit"):
-        engine.run_arrow(endless, demo.settings.lake_dir, row_cap=10, seconds=0.5)
+        engines.answer(lake, endless, engines.Limits(row_cap=10, seconds=0.5))
 
 
 def test_the_row_cap_truncates_and_says_so(demo: Platform) -> None:

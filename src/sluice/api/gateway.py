@@ -7,7 +7,8 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlglot import exp
 
@@ -74,8 +75,9 @@ async def download(
     purpose: Annotated[str, Query(description="Your grant's purpose (any text for open data).")] = "open data",
     bom: Annotated[bool, Query(description="CSV only: start with a UTF-8 BOM (for Excel).")] = False,
     limit: Annotated[
-        int, Query(ge=1, le=100_000, description="Most rows (the rest is cut; see X-Sluice-Truncated).")
-    ] = 100_000,
+        int | None,
+        Query(ge=1, description="Most rows (default: all, up to the platform's export limit; see X-Sluice-Truncated)."),
+    ] = None,
 ) -> Response:
     """The whole resource as your grant shows it (its fields, masked, its rows), by the download delivery
     mode of your grant. The signed receipt is in the `X-Sluice-Receipt` header."""
@@ -92,13 +94,16 @@ async def download(
 
 
 def _file(made: Export) -> Response:
+    """The spooled file, streamed (and then discarded), its receipt and row count in headers."""
     receipt = base64.b64encode(made.receipt.model_dump_json().encode("utf-8")).decode("ascii")
     headers = {
         "X-Sluice-Receipt": receipt,
+        "X-Sluice-Rows": str(made.rows),
         "X-Sluice-Truncated": "true" if made.truncated else "false",
         "Content-Disposition": f'attachment; filename="{made.filename}"',
+        "Content-Length": str(made.size),
     }
-    return Response(made.content, media_type=made.media_type, headers=headers)
+    return StreamingResponse(iterate_in_threadpool(made.chunks()), media_type=made.media_type, headers=headers)
 
 
 class RowsPage(BaseModel):

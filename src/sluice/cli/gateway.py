@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from sluice.cli.context import acting, err, fail, out, platform, reports_errors
-from sluice.gateway.querying import query
+from sluice.gateway.querying import MEDIA, export, query
 from sluice.gateway.receipts import Receipt, verify
-from sluice.gateway.schemas import QueryRequest
+from sluice.gateway.schemas import Delivery, QueryRequest
 
 receipts = typer.Typer(help="Signed receipts of delivered answers.", no_args_is_help=True)
 
@@ -23,27 +23,44 @@ def query_command(
     context: typer.Context,
     sql: Annotated[str, typer.Argument(help="One SELECT; tables are resource codes (FROM psb.residents).")],
     purpose: Annotated[str, typer.Option(help="The purpose of your grant.")],
-    limit: Annotated[int, typer.Option(min=1, max=100_000, help="Most rows to return.")] = 1000,
-    fmt: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Most rows (default: 1000 for json, everything for files).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json, csv, parquet or arrow.")] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the answer here (needed for parquet and arrow).")
+    ] = None,
     receipt_file: Annotated[Path | None, typer.Option("--receipt", help="Write the signed receipt here.")] = None,
 ) -> None:
     """Run a governed query as the acting account (`sluice --as civil-analyst query …`)."""
-    if fmt not in ("json", "csv"):
-        fail("--format is json or csv")
+    if fmt not in ("json", *MEDIA):
+        fail("--format is json, csv, parquet or arrow")
+    if fmt in ("parquet", "arrow") and output is None:
+        fail(f"--format {fmt} writes a binary file: give --output FILE")
+    request = QueryRequest(sql=sql, purpose=purpose, limit=limit)
     with platform() as opened:
         with opened.reading() as session:
             actor = acting(session, context)
-        answer = query(opened, actor, QueryRequest(sql=sql, purpose=purpose, limit=limit))
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(answer.columns)
-        writer.writerows(answer.rows)
-    else:
-        out.print_json(answer.model_dump_json(exclude={"receipt"}))
+        if fmt == "json":
+            answer = query(opened, actor, request)
+            text = answer.model_dump_json(exclude={"receipt"}, indent=2)
+            if output is None:
+                out.print_json(text)
+            else:
+                output.write_text(text, "utf-8")
+            receipt, rows, truncated = answer.receipt, answer.row_count, answer.truncated
+        else:
+            made = export(opened, actor, request, fmt=fmt, delivery=Delivery.QUERY)
+            with output.open("wb") if output is not None else nullcontext(sys.stdout.buffer) as sink:
+                for chunk in made.chunks():
+                    sink.write(chunk)
+            receipt, rows, truncated = made.receipt, made.rows, made.truncated
     if receipt_file is not None:
-        receipt_file.write_text(answer.receipt.model_dump_json(indent=2), "utf-8")
-    if answer.truncated:
-        err.print(f"truncated at {limit} rows (--limit)")
+        receipt_file.write_text(receipt.model_dump_json(indent=2), "utf-8")
+    if output is not None:
+        err.print(f"{rows} rows written to {output}")
+    if truncated:
+        err.print(f"truncated at {rows} rows (--limit, or the platform's export limit)")
 
 
 @receipts.command("verify")

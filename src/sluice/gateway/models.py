@@ -34,3 +34,15 @@ class Grant(Base):
     key_hex: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ServingEngine(Base):
+    """A resource the operator assigned to an engine other than the lake's DuckDB (today: Spark)."""
+
+    __tablename__ = "serving_engines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), unique=True)
+    engine: Mapped[str] = mapped_column(String(16))
+    assigned_by: Mapped[str] = mapped_column(String(64))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,16 +1,23 @@
-"""Driving one governed query: authorise (a short write transaction that also reserves quota), run it in
-the locked-down engine with no transaction open, then record the delivery — or, on any refusal, record the
-refusal in a transaction of its own, so that denied attempts are in the audit log too."""
+"""Driving one governed query: authorise (a short write transaction that also reserves quota), run it in the
+engine that holds the data with no transaction open, then record the delivery — or, on any refusal, record
+the refusal in a transaction of its own, so that denied attempts are in the audit log too.
+
+Files (CSV, Parquet, Arrow IPC) are written batch by batch from the engine into a spooled temporary file
+(memory up to a few MiB, then disk), hashing the bytes as they are written: the receipt — sent in a header,
+before the body — names the SHA-256 of exactly the bytes that follow, and memory stays flat however many
+rows are exported.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import io
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -18,28 +25,32 @@ import pyarrow.parquet as pq
 
 from sluice.audit.log import canonical_json
 from sluice.errors import Invalid, SluiceError
-from sluice.gateway import engine, service
+from sluice.gateway import engines, service
 from sluice.gateway.receipts import Receipt
-from sluice.gateway.schemas import Delivery, QueryRequest, QueryResult
+from sluice.gateway.schemas import JSON_DEFAULT_ROWS, JSON_MAX_ROWS, Delivery, QueryRequest, QueryResult
 from sluice.identity.actor import Actor
 from sluice.platform import Platform
+from sluice.settings import Settings
 
-TIME_LIMIT_SECONDS = 30.0
+SPOOL_BYTES = 8 * 1024**2
+CHUNK_BYTES = 1024**2
 
 
 def query(platform: Platform, actor: Actor, request: QueryRequest) -> QueryResult:
+    """A governed query answered as JSON-ready rows."""
+    row_cap = request.limit or JSON_DEFAULT_ROWS
+    if row_cap > JSON_MAX_ROWS:
+        raise Invalid(f"a JSON answer holds at most {JSON_MAX_ROWS} rows; ask for csv, parquet or arrow", field="limit")
+    settings = platform.settings
+    authorised = _authorise(platform, actor, request, Delivery.QUERY)
+    started = time.perf_counter()
     try:
-        with platform.transaction() as session:
-            authorised = service.authorise_query(session, actor, request=request)
-        started = time.perf_counter()
-        answer = engine.run(
-            authorised.sql, platform.settings.lake_dir, row_cap=request.limit, seconds=TIME_LIMIT_SECONDS
-        )
-        elapsed = time.perf_counter() - started
+        engine = engines.engine_for(authorised.target, settings)
+        answer = engines.answer(engine, authorised.sql, _limits(settings, row_cap, settings.query_seconds))
     except SluiceError as exc:
-        with platform.transaction() as session:
-            service.record_refusal(session, actor, request=request, error=exc)
+        _refused(platform, actor, request, exc)
         raise
+    elapsed = time.perf_counter() - started
     rows = [[_plain(v) for v in row] for row in answer.rows]
     digest = result_digest(answer.columns, rows)
     with platform.transaction() as session:
@@ -65,15 +76,29 @@ def query(platform: Platform, actor: Actor, request: QueryRequest) -> QueryResul
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Export:
-    """An answer as a file: its bytes, media type and name, and the signed receipt (of these bytes)."""
+    """An answer as a file: its bytes (spooled), media type and name, row count, and the signed receipt of
+    exactly these bytes. ``chunks()`` streams and then discards the file."""
 
-    content: bytes
+    file: IO[bytes]
+    size: int
     media_type: str
     filename: str
     receipt: Receipt
+    rows: int
     truncated: bool
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            self.file.seek(0)
+            while chunk := self.file.read(CHUNK_BYTES):
+                yield chunk
+        finally:
+            self.file.close()
+
+    def read(self) -> bytes:
+        return b"".join(self.chunks())
 
 
 MEDIA = {
@@ -86,50 +111,128 @@ MEDIA = {
 def export(
     platform: Platform, actor: Actor, request: QueryRequest, *, fmt: str, delivery: Delivery, bom: bool = False
 ) -> Export:
-    """The same governed path as ``query``, answered as CSV, Parquet or an Arrow IPC stream; the result
-    digest in the audit event and the receipt is the SHA-256 of exactly the bytes returned."""
+    """The same governed path as ``query``, answered as CSV, Parquet or an Arrow IPC stream of up to
+    ``request.limit`` rows (default and most: the platform's export limit)."""
     if fmt not in MEDIA:
         raise Invalid(f"format {fmt!r}: use json, csv, parquet or arrow", field="format")
+    settings = platform.settings
+    row_cap = min(request.limit or settings.export_max_rows, settings.export_max_rows)
+    authorised = _authorise(platform, actor, request, delivery)
+    started = time.perf_counter()
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=str(settings.data_dir))  # noqa: SIM115 - handed to the response, which closes it
+    sink = _HashingFile(spool)
     try:
-        with platform.transaction() as session:
-            authorised = service.authorise_query(session, actor, request=request, delivery=delivery)
-        started = time.perf_counter()
-        table, truncated = engine.run_arrow(
-            authorised.sql, platform.settings.lake_dir, row_cap=request.limit, seconds=TIME_LIMIT_SECONDS
-        )
-        elapsed = time.perf_counter() - started
+        engine = engines.engine_for(authorised.target, settings)
+        batches = engine.batches(authorised.sql, _limits(settings, row_cap, settings.export_seconds))
+        rows, truncated = _write(batches, fmt, sink, row_cap=row_cap, bom=bom)
     except SluiceError as exc:
-        with platform.transaction() as session:
-            service.record_refusal(session, actor, request=request, error=exc)
+        sink.file.close()
+        _refused(platform, actor, request, exc)
         raise
-    content = _encode(table, fmt, bom=bom)
+    except BaseException:
+        sink.file.close()
+        raise
+    elapsed = time.perf_counter() - started
     with platform.transaction() as session:
         receipt = service.record_delivery(
             session,
             actor,
             authorised=authorised,
-            rows=table.num_rows,
+            rows=rows,
             truncated=truncated,
-            result_digest=hashlib.sha256(content).hexdigest(),
+            result_digest=sink.digest.hexdigest(),
             seconds=elapsed,
         )
     media_type, suffix = MEDIA[fmt]
     name = "-".join(authorised.resources) or "answer"
-    return Export(content, media_type, f"{name}.{suffix}", receipt, truncated)
+    return Export(sink.file, sink.size, media_type, f"{name}.{suffix}", receipt, rows, truncated)
 
 
-def _encode(table: pa.Table, fmt: str, *, bom: bool) -> bytes:
-    sink = io.BytesIO()
+def _authorise(platform: Platform, actor: Actor, request: QueryRequest, delivery: Delivery) -> service.Authorised:
+    try:
+        with platform.transaction() as session:
+            return service.authorise_query(session, actor, request=request, delivery=delivery)
+    except SluiceError as exc:
+        _refused(platform, actor, request, exc)
+        raise
+
+
+def _refused(platform: Platform, actor: Actor, request: QueryRequest, error: SluiceError) -> None:
+    with platform.transaction() as session:
+        service.record_refusal(session, actor, request=request, error=error)
+
+
+def _limits(settings: Settings, row_cap: int, seconds: float) -> engines.Limits:
+    return engines.Limits(
+        row_cap=row_cap, seconds=seconds, memory=settings.query_memory_limit, threads=settings.query_threads
+    )
+
+
+class _HashingFile:
+    """A write-only file that hashes what passes through it (what pyarrow's writers write to)."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file = file
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: bytes | memoryview) -> int:
+        chunk = bytes(data)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        return self.file.write(chunk)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True  # the spooled file stays open for the response
+
+
+def _write(
+    batches: Iterator[pa.RecordBatch], fmt: str, sink: _HashingFile, *, row_cap: int, bom: bool
+) -> tuple[int, bool]:
+    """Write up to ``row_cap`` rows; return the rows written and whether more were left out."""
+    if fmt == "csv" and bom:
+        sink.write(b"\xef\xbb\xbf")  # Excel on Windows reads UTF-8 CSV correctly only with a BOM
+    out = pa.PythonFile(sink, mode="w")
+    writer: Any = None
+    written = 0
+    truncated = False
+    try:
+        for batch in batches:
+            if writer is None:
+                writer = _writer(fmt, out, batch.schema)
+            room = row_cap - written
+            if batch.num_rows > room:
+                truncated = True
+                batch = batch.slice(0, room)  # noqa: PLW2901 - the last batch, cut at the cap
+            if batch.num_rows:
+                writer.write_batch(batch) if fmt != "parquet" else writer.write_batch(batch, row_group_size=100_000)
+                written += batch.num_rows
+            if truncated:
+                break
+        if writer is None:
+            raise Invalid("the engine returned no columns")
+    finally:
+        if writer is not None:
+            writer.close()
+    return written, truncated
+
+
+def _writer(fmt: str, out: pa.NativeFile, schema: pa.Schema) -> Any:
     if fmt == "csv":
-        if bom:
-            sink.write(b"\xef\xbb\xbf")  # Excel on Windows reads UTF-8 CSV correctly only with a BOM
-        pacsv.write_csv(table, sink)
-    elif fmt == "parquet":
-        pq.write_table(table, sink)
-    else:
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-    return sink.getvalue()
+        return pacsv.CSVWriter(out, schema)
+    if fmt == "parquet":
+        return pq.ParquetWriter(out, schema)
+    return pa.ipc.new_stream(out, schema)
 
 
 def result_digest(columns: list[str], rows: list[list[Any]]) -> str:

@@ -18,7 +18,7 @@ from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.qualify import qualify
 
 from sluice.errors import Forbidden, Invalid
-from sluice.gateway.masks import MaskKind, mask
+from sluice.gateway.masks import DUCKDB, MaskDialect, MaskKind, mask
 from sluice.gateway.policy import DIALECT, CheckedQuery
 
 UNRESOLVED = re.compile(r"Column '([^']+)' could not be resolved|Unknown column: ([^\s,]+)")
@@ -43,8 +43,8 @@ class GrantedView:
     key: bytes | None = None  # the grant's pseudonym key
 
 
-def govern(checked: CheckedQuery, views: dict[str, GrantedView]) -> exp.Query:
-    """The query with every resource replaced by its governed subquery."""
+def govern(checked: CheckedQuery, views: dict[str, GrantedView], dialect: MaskDialect = DUCKDB) -> exp.Query:
+    """The query with every resource replaced by its governed subquery, masks in the engine's ``dialect``."""
     missing = sorted(checked.resources - set(views))
     if missing:
         raise Forbidden(f"you have no grant for {', '.join(missing)}", resources=missing)
@@ -56,7 +56,7 @@ def govern(checked: CheckedQuery, views: dict[str, GrantedView]) -> exp.Query:
             if view is not None:
                 alias = node.alias_or_name
                 return exp.Subquery(
-                    this=governed_rows(view), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
+                    this=governed_rows(view, dialect), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
                 )
         return node
 
@@ -65,18 +65,46 @@ def govern(checked: CheckedQuery, views: dict[str, GrantedView]) -> exp.Query:
     return governed
 
 
-def governed_rows(view: GrantedView) -> exp.Select:
+def governed_rows(view: GrantedView, dialect: MaskDialect = DUCKDB) -> exp.Select:
     """``SELECT mask(f) AS f, … FROM <physical> WHERE <row filter>`` for one grant."""
     columns: list[exp.Expr] = []
     for name in view.fields:
         raw = exp.column(exp.to_identifier(name, quoted=True))
         masking = view.masks.get(name)
-        value = mask(masking.kind, raw, key=view.key, width=masking.width) if masking else raw
+        value = mask(masking.kind, raw, dialect=dialect, key=view.key, width=masking.width) if masking else raw
         columns.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
     rows = exp.select(*columns).from_(view.relation.copy())
     if view.row_filter is not None:
         rows = rows.where(view.row_filter.copy())
     return rows
+
+
+def check_physical(sql: str, dialect: MaskDialect, views: dict[str, GrantedView]) -> None:
+    """Defence in depth after generating the engine's SQL: read back in that dialect, it may read nothing but
+    the physical relations of the granted views (no table a transpilation could have conjured up)."""
+    allowed: set[str] = set()
+    for view in views.values():
+        allowed |= _tables_in(exp.select("*").from_(view.relation.copy()).sql(dialect=dialect.name), dialect)
+    stray = _tables_in(sql, dialect) - allowed
+    if stray:
+        raise Forbidden(f"the query may read only the resources it names, not {', '.join(sorted(stray))}")
+
+
+def _tables_in(sql: str, dialect: MaskDialect) -> set[str]:
+    """Every relation the SQL reads, as it parses in ``dialect`` (aliases dropped; its own CTEs left out)."""
+    try:
+        tree: exp.Expr = exp.maybe_parse(sql, dialect=dialect.name)
+    except Exception as exc:  # sqlglot's parse errors: the engine would not understand it either
+        raise Invalid(f"the query cannot be expressed for its engine: {str(exc).splitlines()[0]}") from None
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    keys = set()
+    for table in tree.find_all(exp.Table):
+        if not table.args.get("db") and table.name.lower() in ctes:
+            continue
+        bare = table.copy()
+        bare.set("alias", None)
+        keys.add(bare.sql(dialect=dialect.name, normalize=True).lower())
+    return keys
 
 
 def _qualified(checked: CheckedQuery, views: dict[str, GrantedView]) -> exp.Query:

@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field
 from sluice.gateway.masks import MaskKind
 from sluice.gateway.receipts import Receipt
 
+JSON_DEFAULT_ROWS = 1000
+JSON_MAX_ROWS = 100_000
+
 
 class Delivery(StrEnum):
     QUERY = "query"
@@ -55,7 +58,12 @@ class GrantPublic(BaseModel):
 class QueryRequest(BaseModel):
     sql: str = Field(min_length=1, max_length=20_000, description="One SELECT; tables are resource codes.")
     purpose: str = Field(min_length=2, max_length=500, description="Must match the purpose of your grant.")
-    limit: int = Field(default=1000, ge=1, le=100_000, description="Most rows to return (the rest is truncated).")
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        description=f"Most rows to return (the rest is cut, and the answer says so): for JSON {JSON_DEFAULT_ROWS} unless "
+        f"given, at most {JSON_MAX_ROWS}; for files, everything up to the platform's export limit unless given.",
+    )
 
 
 class QueryResult(BaseModel):

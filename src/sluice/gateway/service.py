@@ -20,19 +20,19 @@ from sluice.catalog.models import Resource
 from sluice.catalog.queries import current_description, find_resource, visible_to
 from sluice.catalog.vocab import SQL_TYPES, FieldType, OpenType
 from sluice.db.session import now, settings_of, signer_of
-from sluice.errors import Conflict, Exhausted, Forbidden, Invalid, NotFound, SluiceError
+from sluice.errors import Exhausted, Forbidden, Invalid, NotFound, SluiceError
 from sluice.gateway import permissions as can
+from sluice.gateway.engines import Target
 from sluice.gateway.masks import MaskKind
 from sluice.gateway.models import Grant
+from sluice.gateway.placement import place
 from sluice.gateway.policy import DIALECT, check_query, parse_one_query
 from sluice.gateway.receipts import Receipt, sign
-from sluice.gateway.rewrite import GrantedView, Masking, govern
+from sluice.gateway.rewrite import GrantedView, Masking, check_physical, govern
 from sluice.gateway.schemas import Delivery, GrantCreate, GrantPublic, MaskSpec, QueryRequest
 from sluice.identity.actor import Actor
 from sluice.identity.models import Organisation
 from sluice.identity.queries import find_organisation
-from sluice.lake.queries import data_file, serving_version
-from sluice.sources.models import LinkedSource
 from sluice.usecase import use_case
 
 DATE_MASKS = {MaskKind.MASK_DATE_SHOW_YEAR, MaskKind.DATE_YEAR, MaskKind.DATE_MONTH}
@@ -41,9 +41,11 @@ NUMBER_MASKS = {MaskKind.NUMBER_RANGE}
 
 @dataclass(frozen=True)
 class Authorised:
-    """A query cleared to run: the governed SQL and what the record of its delivery needs."""
+    """A query cleared to run: the governed SQL (in its engine's dialect), where it runs, and what the record
+    of its delivery needs."""
 
     sql: str
+    target: Target
     query_digest: str
     resources: list[str]
     grants: list[int]
@@ -140,17 +142,22 @@ def authorise_query(
     lake_dir = settings_of(session).lake_dir
     views: dict[str, GrantedView] = {}
     used: list[int] = []
+    target: Target | None = None
     for code in sorted(checked.resources):
         resource = find_resource(session, code)
-        view, grant = _view_for(session, actor, resource, request.purpose, lake_dir, delivery=delivery)
+        view, grant, placed = _view_for(session, actor, resource, request.purpose, lake_dir, delivery=delivery)
+        target = _together(target, placed, code, views)
         views[code] = view
         if grant is not None:
             _reserve_call(session, grant, code)
             used.append(grant.id)
-    governed = govern(checked, views).sql(dialect=DIALECT)
+    assert target is not None  # check_query refuses a query that reads no resource
+    governed = govern(checked, views, target.dialect).sql(dialect=target.dialect.name)
+    check_physical(governed, target.dialect, views)
     normalised = parse_one_query(request.sql).sql(dialect=DIALECT, normalize=True)
     return Authorised(
         sql=governed,
+        target=target,
         query_digest=hashlib.sha256(normalised.encode("utf-8")).hexdigest(),
         resources=sorted(checked.resources),
         grants=used,
@@ -167,7 +174,7 @@ def fields_for(session: Session, actor: Actor, *, code: str, purpose: str) -> li
     resource = session.scalars(select(Resource).where(Resource.code == code, visible_to(actor))).one_or_none()
     if resource is None:
         raise NotFound(f"no resource {code!r} that you may see", resource=code)
-    view, _grant = _view_for(session, actor, resource, purpose, settings_of(session).lake_dir)
+    view, _grant, _target = _view_for(session, actor, resource, purpose, settings_of(session).lake_dir)
     return list(view.fields)
 
 
@@ -246,20 +253,13 @@ def _view_for(
     lake_dir: Path,
     *,
     delivery: Delivery = Delivery.QUERY,
-) -> tuple[GrantedView, Grant | None]:
+) -> tuple[GrantedView, Grant | None, Target]:
     description = current_description(session, resource)
     types = {f.name: SQL_TYPES[f.type] for f in description.fields}
-    if session.scalar(select(LinkedSource.id).where(LinkedSource.resource_id == resource.id)) is not None:
-        raise Invalid(
-            f"{resource.code} lives in its department's database; queries to linked sources are not served yet",
-            resource=resource.code,
-        )
-    version = serving_version(session, resource.id)
-    if version is None:
-        raise Conflict(f"{resource.code} has no published data yet", resource=resource.code)
-    relation = _parquet(data_file(lake_dir, version))
+    placed = place(session, resource, {f.name: f.type for f in description.fields}, lake_dir)
+    relation = placed.relation
     if resource.visible and resource.open_type == OpenType.OPEN.value:
-        return GrantedView(resource.code, relation, types, frozenset(types)), None
+        return GrantedView(resource.code, relation, types, frozenset(types)), None, placed.target
     grant = _active_grant(session, actor, resource, purpose, delivery)
     fields = json.loads(grant.fields_json)
     masks = {k: MaskSpec.model_validate(v) for k, v in json.loads(grant.masks_json).items()}
@@ -272,7 +272,21 @@ def _view_for(
         row_filter=_condition(grant.row_filter) if grant.row_filter else None,
         key=bytes.fromhex(grant.key_hex),
     )
-    return view, grant
+    return view, grant, placed.target
+
+
+def _together(target: Target | None, placed: Target, code: str, views: dict[str, GrantedView]) -> Target:
+    """One query runs in one engine: resources answered in different places cannot be joined."""
+    if target is None:
+        return placed
+    if not target.same_place(placed):
+        others = ", ".join(sorted(views))
+        raise Invalid(
+            f"{code} is answered by {placed.label} and {others} by {target.label}; one query cannot combine "
+            "them — query each on its own and combine the answers",
+            resource=code,
+        )
+    return target.merged(placed)
 
 
 def _active_grant(
@@ -342,10 +356,6 @@ def _check_row_filter(text: str, fields: list[str]) -> None:
         raise Invalid(f"the row filter names unknown field(s) {', '.join(unknown)}", field="row_filter")
     if len(list(checked.tree.find_all(exp.Select))) != 1:
         raise Invalid("the row filter must be a plain condition (no subqueries)", field="row_filter")
-
-
-def _parquet(path: Path) -> exp.Expr:
-    return exp.func("read_parquet", exp.Literal.string(str(path)))
 
 
 def _public(grant: Grant, resource: str, assignee: str) -> GrantPublic:

@@ -1,0 +1,450 @@
+"""Engines: where a governed query runs. One protocol, five engines, their differences written down as data.
+
+- **DuckDB** over the lake's Parquet files (the default): a fresh in-memory connection per query; only the
+  lake folder is readable (``allowed_directories``), no other external access, configuration locked
+  (FACTS.md: in this order; views and ``read_parquet`` inside the lake keep working, any other path fails);
+  a memory limit; a timer interrupts a query past its time limit.
+- **PostgreSQL, MySQL/MariaDB, SQLite**: a linked resource is answered by its department's own database — the
+  data never passes through the lake. Each runs in a read-only transaction with the database's own statement
+  time limit (``statement_timeout``; ``max_statement_time`` on MariaDB, ``MAX_EXECUTION_TIME`` on MySQL; a
+  progress handler on SQLite, whose file is opened read-only), streamed through a server-side cursor.
+- **Spark** (local mode here; any master the operator sets) for resources the operator assigns to it: the
+  version's Parquet file is a temporary view, SQL on files is switched off, a job group is cancelled past the
+  time limit, the driver's memory is its cap.
+
+Every engine yields Arrow record batches of at most ``row_cap + 1`` rows in all (one more than the cap says
+the answer was cut), so that JSON answers and streamed exports are made the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy.engine import make_url
+from sqlglot import exp, parse_one
+
+from sluice.errors import Exhausted, Invalid, SluiceError
+from sluice.gateway.masks import DUCKDB, MYSQL, POSTGRES, SPARK, SQLITE, MaskDialect
+from sluice.settings import Settings
+from sluice.sources.secrets import unseal
+
+BATCH_ROWS = 65_536
+
+
+class EngineKind:
+    DUCKDB = "duckdb"
+    POSTGRESQL = "postgresql"
+    MYSQL = "mysql"
+    SQLITE = "sqlite"
+    SPARK = "spark"
+
+
+DIALECT_OF: dict[str, MaskDialect] = {
+    EngineKind.DUCKDB: DUCKDB,
+    EngineKind.POSTGRESQL: POSTGRES,
+    EngineKind.MYSQL: MYSQL,
+    EngineKind.SQLITE: SQLITE,
+    EngineKind.SPARK: SPARK,
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one governed query runs and what the engine needs to reach the data (never a plain password:
+    a linked source's URL stays sealed until the engine opens it)."""
+
+    kind: str
+    source_id: int | None = None
+    url_sealed: str | None = None
+    files: tuple[tuple[str, str], ...] = ()  # Spark: temporary view → Parquet file
+
+    @property
+    def dialect(self) -> MaskDialect:
+        return DIALECT_OF[self.kind]
+
+    @property
+    def label(self) -> str:
+        return {
+            EngineKind.DUCKDB: "the lake",
+            EngineKind.SPARK: "Spark",
+        }.get(self.kind, f"its department's {self.kind} database (source {self.source_id})")
+
+    def same_place(self, other: Target) -> bool:
+        return (self.kind, self.source_id) == (other.kind, other.source_id)
+
+    def merged(self, other: Target) -> Target:
+        return Target(self.kind, self.source_id, self.url_sealed, tuple(sorted({*self.files, *other.files})))
+
+
+@dataclass(frozen=True)
+class Limits:
+    row_cap: int
+    seconds: float
+    memory: str = "1GB"
+    threads: int = 2
+
+
+class Engine(Protocol):
+    def batches(self, sql: str, limits: Limits) -> Iterator[pa.RecordBatch]:
+        """The answer to ``sql`` (in this engine's dialect) in record batches, at most ``row_cap + 1`` rows."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+
+
+def engine_for(target: Target, settings: Settings) -> Engine:
+    if target.kind == EngineKind.DUCKDB:
+        return DuckDBEngine(settings.lake_dir)
+    if target.kind == EngineKind.SPARK:
+        from sluice.gateway.spark import SparkEngine  # pyspark is heavy: imported only when a resource uses it
+
+        return SparkEngine(settings, dict(target.files))
+    if target.url_sealed is None:
+        raise Invalid(f"{target.label} has no stored connection")
+    url = unseal(settings.keys_dir, target.url_sealed)
+    if target.kind == EngineKind.POSTGRESQL:
+        return PostgresEngine(url)
+    if target.kind == EngineKind.MYSQL:
+        return MySQLEngine(url)
+    if target.kind == EngineKind.SQLITE:
+        return SQLiteEngine(url)
+    raise Invalid(f"no engine {target.kind!r}")
+
+
+def answer(engine: Engine, sql: str, limits: Limits) -> Answer:
+    """The whole (capped) answer as Python rows, for JSON."""
+    batches = list(engine.batches(sql, limits))
+    rows: list[tuple[Any, ...]] = []
+    columns: list[str] = []
+    for batch in batches:
+        columns = batch.schema.names
+        values = [column.to_pylist() for column in batch.columns]
+        rows.extend(zip(*values, strict=True))
+    return Answer(columns=columns, rows=rows[: limits.row_cap], truncated=len(rows) > limits.row_cap)
+
+
+# --- DuckDB over the lake -----------------------------------------------------------------------------------
+
+
+def locked_connection(lake_dir: Path, *, memory_limit: str = "1GB", threads: int = 2) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET allowed_directories = ?", [[str(lake_dir.resolve()) + "/"]])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+@dataclass(frozen=True)
+class DuckDBEngine:
+    lake_dir: Path
+
+    def batches(self, sql: str, limits: Limits) -> Iterator[pa.RecordBatch]:
+        con = locked_connection(self.lake_dir, memory_limit=limits.memory, threads=limits.threads)
+        fired = threading.Event()
+
+        def interrupt() -> None:
+            fired.set()
+            con.interrupt()
+
+        timer = threading.Timer(limits.seconds, interrupt)
+        capped = exp.select("*").from_(exp.Subquery(this=parse_one(sql, dialect="duckdb"), alias="sluice_capped"))
+        timer.start()
+        try:
+            reader = con.sql(capped.limit(int(limits.row_cap) + 1).sql(dialect="duckdb")).to_arrow_reader(BATCH_ROWS)
+            empty = True
+            for batch in reader:
+                empty = False
+                yield batch
+            if empty:  # the columns still count: a CSV of no rows has its header
+                yield pa.RecordBatch.from_pylist([], schema=reader.schema)
+        except duckdb.InterruptException:
+            raise _too_slow(limits) from None
+        except duckdb.OutOfMemoryException:
+            raise Exhausted(
+                f"the query needs more than the {limits.memory} of memory a query may use; aggregate or narrow it"
+            ) from None
+        except (duckdb.Error, pa.ArrowException) as exc:  # errors while streaming arrive through Arrow
+            if fired.is_set():
+                raise _too_slow(limits) from None
+            if "out of memory" in str(exc).lower():
+                raise Exhausted(
+                    f"the query needs more than the {limits.memory} of memory a query may use; aggregate or narrow it"
+                ) from None
+            raise Invalid(f"the query failed: {_first_line(exc)}") from None
+        finally:
+            timer.cancel()
+            con.close()
+
+
+# --- the department's own databases ---------------------------------------------------------------------
+
+
+class _DBAPIEngine:
+    """Shared by the linked-source engines: stream rows from a DB-API cursor into Arrow batches."""
+
+    def batches(self, sql: str, limits: Limits) -> Iterator[pa.RecordBatch]:
+        deadline = time.monotonic() + limits.seconds
+        with self._cursor(sql, limits) as cursor:
+            columns = [str(d[0]) for d in cursor.description or []]
+            schema: pa.Schema | None = None
+            left = limits.row_cap + 1
+            while left > 0:
+                try:
+                    rows = cursor.fetchmany(min(BATCH_ROWS, left))
+                except SluiceError:
+                    raise
+                except Exception as exc:  # each driver's own errors, turned into ours by _failure
+                    raise self._failure(exc, limits) from None
+                if not rows:
+                    if schema is None:  # no rows at all: the columns still count
+                        yield _batch(columns, [], None)
+                    return
+                left -= len(rows)
+                batch = _batch(columns, rows, schema)
+                schema = batch.schema
+                yield batch
+                if time.monotonic() > deadline:
+                    raise _too_slow(limits)
+
+    def _cursor(self, sql: str, limits: Limits) -> Any:  # pragma: no cover - each engine defines it
+        raise NotImplementedError
+
+    def _failure(self, exc: Exception, limits: Limits) -> SluiceError:
+        return Invalid(f"the source database refused the query: {_first_line(exc)}")
+
+
+class _Cursor:
+    """A cursor and the connection it closes, as a context manager; errors while opening are ours."""
+
+    def __init__(self, opener: Callable[[], tuple[Any, Any]], failure: Callable[[Exception], SluiceError]) -> None:
+        self.opener = opener
+        self.failure = failure
+        self.connection: Any = None
+
+    def __enter__(self) -> Any:
+        try:
+            self.connection, cursor = self.opener()
+        except SluiceError:
+            raise
+        except Exception as exc:
+            if self.connection is not None:
+                self.connection.close()
+            raise self.failure(exc) from None
+        return cursor
+
+    def __exit__(self, *exc: object) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.rollback()  # read-only: nothing to keep
+            finally:
+                self.connection.close()
+
+
+@dataclass(frozen=True)
+class PostgresEngine(_DBAPIEngine):
+    url: str
+
+    def _cursor(self, sql: str, limits: Limits) -> Any:
+        import psycopg
+
+        url = make_url(self.url)
+
+        def opener() -> tuple[Any, Any]:
+            connection = psycopg.connect(
+                host=url.host,
+                port=url.port or 5432,
+                user=url.username,
+                password=url.password,
+                dbname=url.database,
+                connect_timeout=5,
+                options=f"-c statement_timeout={int(limits.seconds * 1000)}",
+            )
+            connection.read_only = True
+            cursor = connection.cursor(name=f"sluice_{uuid.uuid4().hex[:12]}")  # server side: streamed
+            cursor.execute(sql.encode("utf-8"))
+            return connection, cursor
+
+        return _Cursor(opener, lambda exc: self._failure(exc, limits))
+
+    def _failure(self, exc: Exception, limits: Limits) -> SluiceError:
+        import psycopg
+
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            return _too_slow(limits)
+        if isinstance(exc, psycopg.OperationalError):
+            return Invalid(f"cannot reach the source database: {_first_line(exc)}")
+        return super()._failure(exc, limits)
+
+
+@dataclass(frozen=True)
+class MySQLEngine(_DBAPIEngine):
+    url: str
+
+    def _cursor(self, sql: str, limits: Limits) -> Any:
+        import pymysql
+        import pymysql.cursors
+
+        url = make_url(self.url)
+
+        def opener() -> tuple[Any, Any]:
+            connection = pymysql.connect(
+                host=url.host or "127.0.0.1",
+                port=url.port or 3306,
+                user=url.username or "",
+                password=url.password or "",
+                database=url.database,
+                charset="utf8mb4",
+                connect_timeout=5,
+                cursorclass=pymysql.cursors.SSCursor,  # unbuffered: streamed
+            )
+            cursor = connection.cursor()
+            version = _server_version(connection)
+            if "mariadb" in version.lower():
+                cursor.execute(f"SET SESSION max_statement_time = {float(limits.seconds)!r}")
+            else:
+                cursor.execute(f"SET SESSION MAX_EXECUTION_TIME = {int(limits.seconds * 1000)}")
+            cursor.execute("START TRANSACTION READ ONLY")
+            cursor.execute(sql)
+            return connection, cursor
+
+        return _Cursor(opener, lambda exc: self._failure(exc, limits))
+
+    def _failure(self, exc: Exception, limits: Limits) -> SluiceError:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code in (1969, 3024, 1317):  # MariaDB max_statement_time, MySQL MAX_EXECUTION_TIME, interrupted
+            return _too_slow(limits)
+        if code in (2003, 1045, 1049):
+            return Invalid(f"cannot reach the source database: {_first_line(exc)}")
+        return super()._failure(exc, limits)
+
+
+def _server_version(connection: Any) -> str:
+    info = connection.get_server_info()
+    return info.decode() if isinstance(info, bytes) else str(info)
+
+
+@dataclass(frozen=True)
+class SQLiteEngine(_DBAPIEngine):
+    url: str
+
+    def _cursor(self, sql: str, limits: Limits) -> Any:
+        path = Path(make_url(self.url).database or "")
+        deadline = time.monotonic() + limits.seconds
+
+        def opener() -> tuple[Any, Any]:
+            if not path.is_file():
+                raise Invalid(f"the source database file is gone: {path.name}")
+            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+            for name, arity, function in SQLITE_FUNCTIONS:
+                connection.create_function(name, arity, function, deterministic=True)
+            cursor = connection.cursor()
+            cursor.execute(sql)
+            return connection, cursor
+
+        return _Cursor(opener, lambda exc: self._failure(exc, limits))
+
+    def _failure(self, exc: Exception, limits: Limits) -> SluiceError:
+        if isinstance(exc, sqlite3.OperationalError) and "interrupted" in str(exc):
+            return _too_slow(limits)
+        return super()._failure(exc, limits)
+
+
+def _sqlite_right(text: str | None, count: int | None) -> str | None:
+    if text is None or count is None:
+        return None
+    return text[-count:] if count > 0 else ""
+
+
+def _sqlite_stars(count: int | None) -> str | None:
+    return None if count is None else "*" * max(int(count), 0)
+
+
+def _sqlite_letters_digits(text: str | None) -> str | None:
+    return None if text is None else re.sub(r"[0-9]", "n", re.sub(r"[A-Za-z]", "x", text))
+
+
+def _sqlite_sha256(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _sqlite_hmac(outer: str, inner: str, text: str | None) -> str | None:
+    if text is None:
+        return None
+    digest = hashlib.sha256(bytes.fromhex(inner) + text.encode("utf-8")).digest()
+    return hashlib.sha256(bytes.fromhex(outer) + digest).hexdigest()
+
+
+SQLITE_FUNCTIONS: list[tuple[str, int, Callable[..., Any]]] = [
+    ("sluice_right", 2, _sqlite_right),
+    ("sluice_stars", 1, _sqlite_stars),
+    ("sluice_letters_digits", 1, _sqlite_letters_digits),
+    ("sluice_sha256", 1, _sqlite_sha256),
+    ("sluice_hmac", 3, _sqlite_hmac),
+    ("floor", 1, lambda x: None if x is None else math.floor(x)),
+]
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _batch(columns: list[str], rows: list[tuple[Any, ...]], schema: pa.Schema | None) -> pa.RecordBatch:
+    """Rows from a driver as one Arrow batch; later batches keep the first one's types (a column that was
+    all NULL so far becomes text)."""
+    arrays = []
+    for i, name in enumerate(columns):
+        values = [row[i] for row in rows]
+        wanted = schema.field(i).type if schema is not None else None
+        try:
+            array = pa.array(values, type=wanted)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            array = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+        if array.type == pa.null():
+            array = array.cast(pa.string())
+        if wanted is not None and array.type != wanted:
+            raise Invalid(f"the source's column {name} changes type between rows ({wanted} then {array.type})")
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, names=_unique(columns))
+
+
+def _unique(columns: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    names = []
+    for name in columns:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        names.append(name if count == 0 else f"{name}_{count}")
+    return names
+
+
+def _too_slow(limits: Limits) -> Exhausted:
+    return Exhausted(f"the query ran past the limit of {limits.seconds:g} s and was stopped; narrow it")
+
+
+def _size(text: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", text.strip(), flags=re.IGNORECASE):
+        raise Invalid(f"{text!r} is not a memory size such as 1GB")
+    return text.strip()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
