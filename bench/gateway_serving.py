@@ -362,7 +362,7 @@ def lua_script(
     headers: dict[str, str],
     body: tuple[str, str] | None,
 ) -> Path:
-    header_table = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items())
+    header_table = ", ".join(f"[ {lua_string(k)} ] = {lua_string(v)}" for k, v in headers.items())
     lines = [
         f"METHOD = {lua_string(method)}",
         f"PATH_PRE = {lua_string(path[0])}",

@@ -196,3 +196,26 @@ def blank_database_url(backend: Backend, tmp_path: Path) -> Iterator[str]:
         yield backend.url_for(database, tmp_path) or f"sqlite:///{tmp_path / 'blank.db'}"
     finally:
         backend.drop(database)
+
+
+@pytest.fixture(scope="session")
+def spark_ready() -> Iterator[None]:
+    """Spark in local mode, started once per test session (FACTS.md: about 7 s) by the gateway's own engine;
+    skipped with the reason where pyspark or Java is missing — unless CI requires it (SLUICE_REQUIRE_SPARK)."""
+    import importlib.util
+
+    missing = (
+        "pyspark is not installed"
+        if importlib.util.find_spec("pyspark") is None
+        else "no Java runtime"
+        if shutil.which("java") is None
+        else None
+    )
+    if missing is not None:
+        if os.environ.get("SLUICE_REQUIRE_SPARK"):
+            pytest.fail(f"Spark tests are required here but {missing}")
+        pytest.skip(f"{missing}; CI runs the Spark tests (SLUICE_REQUIRE_SPARK)")
+    yield
+    from sluice.gateway import spark
+
+    spark.stop()

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from sluice.cli.context import acting, err, fail, out, platform, reports_errors
+from sluice.cli.context import acting, err, fail, out, platform, reports_errors, transaction
+from sluice.gateway import placement
 from sluice.gateway.querying import MEDIA, export, query
 from sluice.gateway.receipts import Receipt, verify
 from sluice.gateway.schemas import Delivery, QueryRequest
@@ -82,3 +84,35 @@ def receipt_verify(
     if not verify(receipt, pem):
         fail(f"{file}: the signature does not verify (changed, or signed by another key than {receipt.key_id})")
     out.print(f"{file}: valid receipt for audit event {receipt.body.get('audit_event')}, key {receipt.key_id}")
+
+
+engines = typer.Typer(
+    help="Where resources are answered (operator): the lake's DuckDB, Spark, or a linked source.", no_args_is_help=True
+)
+
+
+@engines.command("list")
+@reports_errors
+def engines_list(context: typer.Context) -> None:
+    """Resources not answered by the lake's DuckDB."""
+    with transaction() as session:
+        rows = placement.list_engines(session, acting(session, context))
+    table = Table("resource", "engine", "by", "since")
+    for row in rows:
+        table.add_row(
+            row.resource, row.engine, row.assigned_by or "", row.assigned_at.isoformat() if row.assigned_at else ""
+        )
+    out.print(table)
+
+
+@engines.command("assign")
+@reports_errors
+def engines_assign(
+    context: typer.Context,
+    code: Annotated[str, typer.Argument(help="Resource code.")],
+    engine: Annotated[placement.Assignable, typer.Argument(help="spark, or duckdb (the default) to undo.")],
+) -> None:
+    """Serve a lake resource from Spark (big data), or back from DuckDB. Takes effect at the next query."""
+    with transaction() as session:
+        placement.assign_engine(session, acting(session, context), code=code, engine=engine)
+    out.print(f"{code} is now answered by {engine.value}")

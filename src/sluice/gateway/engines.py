@@ -200,9 +200,11 @@ class DuckDBEngine:
 class _DBAPIEngine:
     """Shared by the linked-source engines: stream rows from a DB-API cursor into Arrow batches."""
 
+    dialect: MaskDialect
+
     def batches(self, sql: str, limits: Limits) -> Iterator[pa.RecordBatch]:
         deadline = time.monotonic() + limits.seconds
-        with self._cursor(sql, limits) as cursor:
+        with self._cursor(capped(sql, self.dialect, limits.row_cap + 1), limits) as cursor:
             columns = [str(d[0]) for d in cursor.description or []]
             schema: pa.Schema | None = None
             left = limits.row_cap + 1
@@ -223,6 +225,7 @@ class _DBAPIEngine:
                 yield batch
                 if time.monotonic() > deadline:
                     raise _too_slow(limits)
+            cursor.fetchall()  # the end of the result (the LIMIT leaves nothing more), so the driver is done
 
     def _cursor(self, sql: str, limits: Limits) -> Any:  # pragma: no cover - each engine defines it
         raise NotImplementedError
@@ -261,6 +264,7 @@ class _Cursor:
 @dataclass(frozen=True)
 class PostgresEngine(_DBAPIEngine):
     url: str
+    dialect: MaskDialect = POSTGRES
 
     def _cursor(self, sql: str, limits: Limits) -> Any:
         import psycopg
@@ -297,6 +301,7 @@ class PostgresEngine(_DBAPIEngine):
 @dataclass(frozen=True)
 class MySQLEngine(_DBAPIEngine):
     url: str
+    dialect: MaskDialect = MYSQL
 
     def _cursor(self, sql: str, limits: Limits) -> Any:
         import pymysql
@@ -344,6 +349,7 @@ def _server_version(connection: Any) -> str:
 @dataclass(frozen=True)
 class SQLiteEngine(_DBAPIEngine):
     url: str
+    dialect: MaskDialect = SQLITE
 
     def _cursor(self, sql: str, limits: Limits) -> Any:
         path = Path(make_url(self.url).database or "")
@@ -401,6 +407,26 @@ SQLITE_FUNCTIONS: list[tuple[str, int, Callable[..., Any]]] = [
     ("sluice_hmac", 3, _sqlite_hmac),
     ("floor", 1, lambda x: None if x is None else math.floor(x)),
 ]
+
+
+def capped(sql: str, dialect: MaskDialect, most: int) -> str:
+    """The query with its own top-level LIMIT lowered to ``most`` (or given one): the engine stops early, and
+    the driver never has rows left unread. (Not a wrapping subquery: MariaDB drops ORDER BY inside one.)"""
+    try:
+        tree = parse_one(sql, dialect=dialect.name)
+    except Exception:  # not SQL this dialect parses back: let the engine say what is wrong with it
+        return sql
+    if not isinstance(tree, exp.Query):
+        return sql
+    limit = tree.args.get("limit")
+    current = limit.expression if isinstance(limit, exp.Limit) else None
+    if isinstance(current, exp.Literal) and current.is_int and int(current.name) <= most:
+        return sql
+    if current is not None and not isinstance(current, exp.Literal):
+        tree = exp.select("*").from_(
+            exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("sluice_capped")))
+        )
+    return tree.limit(most).sql(dialect=dialect.name)
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
