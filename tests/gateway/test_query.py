@@ -193,3 +193,22 @@ def test_the_api_answers_with_digests_and_refuses_in_the_one_error_shape(
     mine = demo_client.get("/api/v1/grants", headers=bearer(demo, "civil-analyst"))
     assert [g["resource"] for g in mine.json()] == ["psb.residents"]
     assert "key_hex" not in mine.text
+
+
+def test_a_cached_plan_is_never_used_after_its_grant_changes(demo: Platform) -> None:
+    sql = "SELECT id_number, name FROM psb.residents ORDER BY id_number LIMIT 3"
+    first = ask(demo, "civil-analyst", sql)
+    assert ask(demo, "civil-analyst", sql).rows == first.rows  # the second call is answered from the cached plan
+    with demo.transaction() as session:
+        grant = session.scalars(select(Grant)).first()
+        assert grant is not None
+        grant.masks_json = json.dumps({"id_number": {"kind": "MASK_HASH"}})
+    rehashed = ask(demo, "civil-analyst", sql)
+    assert all(len(row[0]) == 64 for row in rehashed.rows)  # the new mask, not the cached one
+    assert rehashed.rows[0][1] != first.rows[0][1] or "*" not in rehashed.rows[0][1]  # the name mask is gone
+    with demo.transaction() as session:
+        grant = session.scalars(select(Grant)).first()
+        assert grant is not None
+        grant.fields_json = json.dumps(["gender"])
+    with pytest.raises(Forbidden, match="id_number"):
+        ask(demo, "civil-analyst", sql)

@@ -23,6 +23,7 @@ from sluice.sources.models import LinkedSource
 from sluice.sources.schemas import SourceLink
 from tests.conftest import Backend, PostgresBackend, bearer
 from tests.lake.conftest import GOOD_IDS, resident
+from tests.source_dbs import mysql_database
 
 ROWS = [resident(i, name=n) for i, n in zip(GOOD_IDS, ("张三", "李四", "王五"), strict=True)]
 BAD = resident("110105194912310021", name="赵六")  # wrong check character
@@ -194,32 +195,12 @@ def version_of_check(platform: Platform) -> VersionStatus:
     return check_source(platform, _actor(platform, "psb-admin"), code="psb.residents").status
 
 
-MYSQL_SERVER = "mysql+pymysql://root@127.0.0.1:3306/test"
-
-
 @pytest.fixture
 def mysql_url() -> Iterator[str]:
     """A database on the local MariaDB (this kind of machine runs one; CI requires it with SLUICE_REQUIRE_MYSQL)."""
-    import os
-    import uuid
-
-    admin = create_engine(MYSQL_SERVER, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        admin.connect().close()
-    except Exception as exc:
-        admin.dispose()
-        if os.environ.get("SLUICE_REQUIRE_MYSQL"):
-            raise
-        pytest.skip(f"no MariaDB/MySQL at 127.0.0.1:3306 ({type(exc).__name__}); CI sets SLUICE_REQUIRE_MYSQL")
-    name = f"sluice_src_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    url = f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
-    _fill(url, ROWS)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    admin.dispose()
+    with mysql_database() as url:
+        _fill(url, ROWS)
+        yield url
 
 
 def test_a_mysql_source_is_linked_and_checked_in_place(demo: Platform, mysql_url: str) -> None:

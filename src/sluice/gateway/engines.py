@@ -18,6 +18,7 @@ the answer was cut), so that JSON answers and streamed exports are made the same
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import re
@@ -139,6 +140,38 @@ def answer(engine: Engine, sql: str, limits: Limits) -> Answer:
     return Answer(columns=columns, rows=rows[: limits.row_cap], truncated=len(rows) > limits.row_cap)
 
 
+class Watchdog:
+    """Stops work past its deadline: calls ``stop`` then, and again every fifth of a second until the work is
+    over — a stop that arrives before the engine has started the work would otherwise be lost. A daemon
+    thread: it never holds the process open."""
+
+    def __init__(self, seconds: float, halt: Callable[[], object]) -> None:
+        self.seconds = seconds
+        self.halt = halt
+        self.done = threading.Event()
+        self._fired = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True, name="sluice-watchdog")
+
+    @property
+    def fired(self) -> bool:
+        return self._fired.is_set()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.done.set()
+
+    def _watch(self) -> None:
+        if self.done.wait(self.seconds):
+            return
+        self._fired.set()
+        while not self.done.is_set():
+            with contextlib.suppress(Exception):  # the engine may be closing under us; the work ends either way
+                self.halt()
+            self.done.wait(0.2)
+
+
 # --- DuckDB over the lake -----------------------------------------------------------------------------------
 
 
@@ -158,15 +191,9 @@ class DuckDBEngine:
 
     def batches(self, sql: str, limits: Limits) -> Iterator[pa.RecordBatch]:
         con = locked_connection(self.lake_dir, memory_limit=limits.memory, threads=limits.threads)
-        fired = threading.Event()
-
-        def interrupt() -> None:
-            fired.set()
-            con.interrupt()
-
-        timer = threading.Timer(limits.seconds, interrupt)
+        watchdog = Watchdog(limits.seconds, con.interrupt)
         capped = exp.select("*").from_(exp.Subquery(this=parse_one(sql, dialect="duckdb"), alias="sluice_capped"))
-        timer.start()
+        watchdog.start()
         try:
             reader = con.sql(capped.limit(int(limits.row_cap) + 1).sql(dialect="duckdb")).to_arrow_reader(BATCH_ROWS)
             empty = True
@@ -182,7 +209,7 @@ class DuckDBEngine:
                 f"the query needs more than the {limits.memory} of memory a query may use; aggregate or narrow it"
             ) from None
         except (duckdb.Error, pa.ArrowException) as exc:  # errors while streaming arrive through Arrow
-            if fired.is_set():
+            if watchdog.fired:
                 raise _too_slow(limits) from None
             if "out of memory" in str(exc).lower():
                 raise Exhausted(
@@ -190,7 +217,7 @@ class DuckDBEngine:
                 ) from None
             raise Invalid(f"the query failed: {_first_line(exc)}") from None
         finally:
-            timer.cancel()
+            watchdog.stop()
             con.close()
 
 

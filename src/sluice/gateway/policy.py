@@ -10,6 +10,8 @@ statements. Resolving tables to grants and rewriting them (rules 2–3) work on 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -232,9 +234,24 @@ class CheckedQuery:
 
 
 def check_query(sql: str, is_resource: Callable[[str], bool]) -> CheckedQuery:
-    """Parse ``sql`` and check every part of it; ``is_resource(code)`` says whether a table name is known."""
+    """Parse ``sql`` and check every part of it; ``is_resource(code)`` says whether a table name is known.
+    The tree is shared with later calls of the same SQL (parsing is cached): copy it before changing it."""
+    tree, tables = _rule_one(sql)
+    for code, shown in tables:
+        if not is_resource(code):
+            raise Invalid(
+                f"unknown table {shown!r}: name a resource by its code, e.g. psb.residents",
+                table=shown,
+            )
+    return CheckedQuery(tree=tree, resources=frozenset(code for code, _ in tables))
+
+
+@functools.lru_cache(maxsize=2048)
+def _rule_one(sql: str) -> tuple[exp.Query, tuple[tuple[str, str], ...]]:
+    """The part of rule 1 that depends on the SQL alone (cached: the same query text is parsed once per
+    process): the tree, and every table it names as (resource code, as written)."""
     tree = parse_one_query(sql)
-    resources: set[str] = set()
+    tables: list[tuple[str, str]] = []
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for count, node in enumerate(tree.walk(), start=1):
         if count > MAX_NODES:
@@ -242,17 +259,18 @@ def check_query(sql: str, is_resource: Callable[[str], bool]) -> CheckedQuery:
         _check_node(node)
         if isinstance(node, exp.Table):
             code = _table_code(node, ctes)
-            if code is None:
-                continue
-            if not is_resource(code):
-                raise Invalid(
-                    f"unknown table {node.sql(dialect=DIALECT)!r}: name a resource by its code, e.g. psb.residents",
-                    table=node.sql(dialect=DIALECT),
-                )
-            resources.add(code)
-    if not resources:
+            if code is not None:
+                tables.append((code, node.sql(dialect=DIALECT)))
+    if not tables:
         raise Invalid("the query reads no resource: name one by its code in FROM, e.g. FROM psb.residents")
-    return CheckedQuery(tree=tree, resources=frozenset(resources))
+    return tree, tuple(tables)
+
+
+@functools.lru_cache(maxsize=2048)
+def query_digest(sql: str) -> str:
+    """SHA-256 of the query in its normalised form (what the audit event and the receipt name)."""
+    normalised = parse_one_query(sql).sql(dialect=DIALECT, normalize=True)
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
 def parse_one_query(sql: str) -> exp.Query:

@@ -26,7 +26,8 @@ from sluice.gateway.engines import Target
 from sluice.gateway.masks import MaskKind
 from sluice.gateway.models import Grant
 from sluice.gateway.placement import place
-from sluice.gateway.policy import DIALECT, check_query, parse_one_query
+from sluice.gateway.plans import PLANS, plan_key
+from sluice.gateway.policy import DIALECT, check_query, query_digest
 from sluice.gateway.receipts import Receipt, sign
 from sluice.gateway.rewrite import GrantedView, Masking, check_physical, govern
 from sluice.gateway.schemas import Delivery, GrantCreate, GrantPublic, MaskSpec, QueryRequest
@@ -152,13 +153,17 @@ def authorise_query(
             _reserve_call(session, grant, code)
             used.append(grant.id)
     assert target is not None  # check_query refuses a query that reads no resource
-    governed = govern(checked, views, target.dialect).sql(dialect=target.dialect.name)
-    check_physical(governed, target.dialect, views)
-    normalised = parse_one_query(request.sql).sql(dialect=DIALECT, normalize=True)
+    dialect = target.dialect
+
+    def rewrite() -> str:
+        governed = govern(checked, views, dialect).sql(dialect=dialect.name)
+        check_physical(governed, dialect, views)
+        return governed
+
     return Authorised(
-        sql=governed,
+        sql=PLANS.get_or_make(plan_key(request.sql, dialect.name, views), rewrite),
         target=target,
-        query_digest=hashlib.sha256(normalised.encode("utf-8")).hexdigest(),
+        query_digest=query_digest(request.sql),
         resources=sorted(checked.resources),
         grants=used,
         fields={code: list(view.fields) for code, view in views.items()},

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from sluice.errors import Exhausted, Invalid, SluiceError
-from sluice.gateway.engines import Limits
+from sluice.gateway.engines import Limits, Watchdog
 from sluice.settings import Settings
 
 _lock = threading.Lock()
@@ -77,26 +77,20 @@ class SparkEngine:
         group = f"sluice-{uuid.uuid4().hex[:12]}"
         context = spark.sparkContext
         context.setJobGroup(group, "governed query", interruptOnCancel=True)
-        cancelled = threading.Event()
-
-        def cancel() -> None:
-            cancelled.set()
-            context.cancelJobGroup(group)
-
-        timer = threading.Timer(limits.seconds, cancel)
-        timer.start()
+        watchdog = Watchdog(limits.seconds, lambda: context.cancelJobGroup(group))
+        watchdog.start()
         try:
             table = spark.sql(sql).limit(int(limits.row_cap) + 1).toArrow()
         except SluiceError:
             raise
         except Exception as exc:  # py4j and Spark's analysis errors
-            if cancelled.is_set():
+            if watchdog.fired:
                 raise Exhausted(
                     f"the query ran past the limit of {limits.seconds:g} s and was stopped; narrow it"
                 ) from None
             raise Invalid(f"the query failed in Spark: {_first_line(exc)}") from None
         finally:
-            timer.cancel()
+            watchdog.stop()
             context.setLocalProperty("spark.jobGroup.id", None)
         batches = table.to_batches()
         yield from batches or [pa.RecordBatch.from_pylist([], schema=table.schema)]
