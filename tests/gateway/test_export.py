@@ -10,11 +10,13 @@ from datetime import timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from sluice.clock import FixedClock
 from sluice.demo.grants import MARRIAGE_CHECK
+from sluice.gateway import querying
 from sluice.gateway.models import Grant
 from sluice.gateway.receipts import Receipt, verify
 from sluice.platform import Platform
@@ -95,3 +97,45 @@ def test_the_public_is_rate_limited_per_client_and_accounts_are_not(
     assert signed_in.status_code == 200
     clock.advance(timedelta(minutes=1))
     assert demo_client.post("/api/v1/query", json=open_sql).status_code == 200
+
+
+def test_a_large_export_is_spooled_to_disk_streamed_whole_and_its_bytes_are_the_receipt_s(
+    demo: Platform, demo_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(querying, "SPOOL_BYTES", 4096)  # anything bigger goes to a file in the data folder
+    spooled: list[object] = []
+    real = querying.tempfile.SpooledTemporaryFile
+
+    def watched(*args: object, **kwargs: object) -> object:
+        made = real(*args, **kwargs)  # type: ignore[call-overload]
+        spooled.append(made)
+        return made
+
+    monkeypatch.setattr(querying.tempfile, "SpooledTemporaryFile", watched)
+    headers = bearer(demo, "civil-analyst")
+    request = {
+        "sql": "SELECT * FROM psb.residents, (SELECT 1 AS copy UNION ALL SELECT 2 UNION ALL SELECT 3)",
+        "purpose": MARRIAGE_CHECK,
+    }
+    count = demo_client.post(
+        "/api/v1/query", json={**request, "sql": "SELECT count(*) * 3 FROM psb.residents"}, headers=headers
+    ).json()["rows"][0][0]
+    response = demo_client.post("/api/v1/query", params={"format": "csv"}, json=request, headers=headers)
+    assert response.status_code == 200, response.text
+    assert int(response.headers["X-Sluice-Rows"]) == count
+    assert response.headers["X-Sluice-Truncated"] == "false"
+    assert len(response.content.decode("utf-8").splitlines()) == count + 1
+    assert receipt_of(response).body["result_digest"] == hashlib.sha256(response.content).hexdigest()
+    assert int(response.headers["Content-Length"]) == len(response.content) > 4096
+    assert spooled
+    assert getattr(spooled[0], "_rolled", False)  # it went to disk, not memory
+    assert all(getattr(f, "closed", False) for f in spooled)  # and was discarded once sent
+    cut = demo_client.post("/api/v1/query", params={"format": "parquet"}, json={**request, "limit": 7}, headers=headers)
+    assert cut.headers["X-Sluice-Truncated"] == "true"
+    assert pq.read_table(io.BytesIO(cut.content)).num_rows == 7
+
+
+def test_json_answers_are_held_to_their_own_limit(demo: Platform, demo_client: TestClient) -> None:
+    response = demo_client.post("/api/v1/query", json={**SQL, "limit": 100_001}, headers=bearer(demo, "civil-analyst"))
+    assert response.status_code == 422
+    assert "csv, parquet or arrow" in response.json()["error"]["message"]
