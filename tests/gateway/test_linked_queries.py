@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from sluice.demo.grants import MARRIAGE_CHECK
-from sluice.errors import Exhausted, Forbidden, Invalid
+from sluice.errors import Exhausted, Forbidden, Invalid, SluiceError
 from sluice.gateway import engines
 from sluice.gateway.querying import query
 from sluice.gateway.receipts import Receipt, verify
@@ -22,6 +23,7 @@ from sluice.platform import Platform
 from sluice.sources import service as sources
 from sluice.sources.schemas import SourceLink
 from tests.conftest import bearer
+from tests.gateway.test_policy import REFUSED
 from tests.gateway.test_query import user
 from tests.source_dbs import mysql_database, postgres_database
 from tests.sources.test_linked import ROWS, _fill
@@ -166,3 +168,23 @@ def test_each_source_engine_streams_at_most_one_row_past_the_cap(fixture: str, r
     assert len(answer.rows) == 2
     assert answer.truncated
     assert json.dumps([list(r) for r in answer.rows])
+
+
+@pytest.fixture
+def pg_linked(demo: Platform) -> Iterator[Platform]:
+    with postgres_database() as url:
+        _link(demo, url, "postgresql")
+        yield demo
+
+
+def test_the_hostile_corpus_is_refused_for_a_postgresql_linked_resource_too(pg_linked: Platform) -> None:
+    analyst = user(pg_linked, "civil-analyst")
+    for sql, error, naming in REFUSED:
+        if not sql or len(sql) > 20_000:
+            with pytest.raises(ValidationError):  # refused by the request's own shape, before the gateway
+                QueryRequest(sql=sql, purpose=MARRIAGE_CHECK)
+            continue
+        with pytest.raises(SluiceError) as refused:
+            query(pg_linked, analyst, QueryRequest(sql=sql, purpose=MARRIAGE_CHECK))
+        assert type(refused.value) is error, sql
+        assert naming.lower() in refused.value.message.lower(), sql
