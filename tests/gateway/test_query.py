@@ -121,6 +121,11 @@ def test_the_engine_cannot_read_outside_the_lake_nor_change_its_settings(demo: P
     con = engines.locked_connection(demo.settings.lake_dir)
     with pytest.raises(duckdb.Error, match="locked"):
         con.execute("SET enable_external_access = true")
+    shared = engines.lake_database(demo.settings.lake_dir, memory_limit="1GB", threads=2).cursor()
+    with pytest.raises(duckdb.Error, match="locked"):  # a cursor of the process's database is locked too
+        shared.execute("SET allowed_directories = ['/']")
+    with pytest.raises(duckdb.Error, match=r"[Pp]ermission"):
+        shared.execute("SELECT * FROM read_text('/etc/passwd')")
 
 
 def test_a_query_past_its_time_limit_is_stopped(demo: Platform) -> None:

@@ -26,6 +26,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,12 +186,32 @@ def locked_connection(lake_dir: Path, *, memory_limit: str = "1GB", threads: int
     return con
 
 
+_LAKES: OrderedDict[tuple[str, str, int], duckdb.DuckDBPyConnection] = OrderedDict()
+_LAKES_LOCK = threading.Lock()
+LAKES_KEPT = 4
+
+
+def lake_database(lake_dir: Path, *, memory_limit: str, threads: int) -> duckdb.DuckDBPyConnection:
+    """The process's locked in-memory DuckDB over one lake, made once (a new database costs about 15 ms; a
+    cursor on it, a fraction of one). Its settings — the memory limit and threads shared by all queries of
+    the process, the lake-only access, the lock — are fixed when it is made."""
+    key = (str(lake_dir.resolve()), memory_limit, int(threads))
+    with _LAKES_LOCK:
+        database = _LAKES.get(key)
+        if database is None:
+            database = _LAKES[key] = locked_connection(lake_dir, memory_limit=memory_limit, threads=threads)
+            if len(_LAKES) > LAKES_KEPT:  # tests open many platforms; a server, one
+                _LAKES.popitem(last=False)  # closed once its last cursor is gone
+        _LAKES.move_to_end(key)
+        return database
+
+
 @dataclass(frozen=True)
 class DuckDBEngine:
     lake_dir: Path
 
     def batches(self, sql: str, limits: Limits) -> Iterator[pa.RecordBatch]:
-        con = locked_connection(self.lake_dir, memory_limit=limits.memory, threads=limits.threads)
+        con = lake_database(self.lake_dir, memory_limit=limits.memory, threads=limits.threads).cursor()
         watchdog = Watchdog(limits.seconds, con.interrupt)
         capped = exp.select("*").from_(exp.Subquery(this=parse_one(sql, dialect="duckdb"), alias="sluice_capped"))
         watchdog.start()
