@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import tempfile
 from datetime import timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -104,14 +106,14 @@ def test_a_large_export_is_spooled_to_disk_streamed_whole_and_its_bytes_are_the_
 ) -> None:
     monkeypatch.setattr(querying, "SPOOL_BYTES", 4096)  # anything bigger goes to a file in the data folder
     spooled: list[object] = []
-    real = querying.tempfile.SpooledTemporaryFile
+    real = tempfile.SpooledTemporaryFile
 
-    def watched(*args: object, **kwargs: object) -> object:
-        made = real(*args, **kwargs)  # type: ignore[call-overload]
+    def watched(*args: Any, **kwargs: Any) -> object:
+        made = real(*args, **kwargs)
         spooled.append(made)
         return made
 
-    monkeypatch.setattr(querying.tempfile, "SpooledTemporaryFile", watched)
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", watched)
     headers = bearer(demo, "civil-analyst")
     request = {
         "sql": "SELECT * FROM psb.residents, (SELECT 1 AS copy UNION ALL SELECT 2 UNION ALL SELECT 3)",

@@ -234,23 +234,24 @@ class CheckedQuery:
 
 
 def check_query(sql: str, is_resource: Callable[[str], bool]) -> CheckedQuery:
-    """Parse ``sql`` and check every part of it; ``is_resource(code)`` says whether a table name is known.
-    The tree is shared with later calls of the same SQL (parsing is cached): copy it before changing it."""
-    tree, tables = _rule_one(sql)
+    """Parse ``sql`` and check every part of it; ``is_resource(code)`` says whether a table name is known."""
+    tree = parse_one_query(sql)
+    return check_tree(tree, rule_one(tree), is_resource)
+
+
+def check_tree(
+    tree: exp.Query, tables: tuple[tuple[str, str], ...], is_resource: Callable[[str], bool]
+) -> CheckedQuery:
+    """A tree that passed ``rule_one``, with every table it names known to the caller."""
     for code, shown in tables:
         if not is_resource(code):
-            raise Invalid(
-                f"unknown table {shown!r}: name a resource by its code, e.g. psb.residents",
-                table=shown,
-            )
+            raise Invalid(f"unknown table {shown!r}: name a resource by its code, e.g. psb.residents", table=shown)
     return CheckedQuery(tree=tree, resources=frozenset(code for code, _ in tables))
 
 
-@functools.lru_cache(maxsize=2048)
-def _rule_one(sql: str) -> tuple[exp.Query, tuple[tuple[str, str], ...]]:
-    """The part of rule 1 that depends on the SQL alone (cached: the same query text is parsed once per
-    process): the tree, and every table it names as (resource code, as written)."""
-    tree = parse_one_query(sql)
+def rule_one(tree: exp.Query) -> tuple[tuple[str, str], ...]:
+    """The part of rule 1 that depends on the query alone: every node allowed; every table it names, as
+    (resource code, as written)."""
     tables: list[tuple[str, str]] = []
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for count, node in enumerate(tree.walk(), start=1):
@@ -263,7 +264,7 @@ def _rule_one(sql: str) -> tuple[exp.Query, tuple[tuple[str, str], ...]]:
                 tables.append((code, node.sql(dialect=DIALECT)))
     if not tables:
         raise Invalid("the query reads no resource: name one by its code in FROM, e.g. FROM psb.residents")
-    return tree, tuple(tables)
+    return tuple(tables)
 
 
 @functools.lru_cache(maxsize=2048)

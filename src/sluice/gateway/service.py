@@ -27,10 +27,11 @@ from sluice.gateway.masks import MaskKind
 from sluice.gateway.models import Grant
 from sluice.gateway.placement import place
 from sluice.gateway.plans import PLANS, plan_key
-from sluice.gateway.policy import DIALECT, check_query, query_digest
+from sluice.gateway.policy import DIALECT, check_query, check_tree, query_digest
 from sluice.gateway.receipts import Receipt, sign
 from sluice.gateway.rewrite import GrantedView, Masking, check_physical, govern
 from sluice.gateway.schemas import Delivery, GrantCreate, GrantPublic, MaskSpec, QueryRequest
+from sluice.gateway.shapes import shape_of
 from sluice.identity.actor import Actor
 from sluice.identity.models import Organisation
 from sluice.identity.queries import find_organisation
@@ -139,7 +140,8 @@ def authorise_query(
     def is_resource(code: str) -> bool:
         return session.scalar(select(Resource.id).where(Resource.code == code, visible)) is not None
 
-    checked = check_query(request.sql, is_resource)
+    shape = shape_of(request.sql)
+    checked = check_tree(shape.tree, shape.tables, is_resource)
     lake_dir = settings_of(session).lake_dir
     views: dict[str, GrantedView] = {}
     used: list[int] = []
@@ -161,7 +163,7 @@ def authorise_query(
         return governed
 
     return Authorised(
-        sql=PLANS.get_or_make(plan_key(request.sql, dialect.name, views), rewrite),
+        sql=shape.fill(PLANS.get_or_make(plan_key(shape.template, dialect.name, views), rewrite), dialect),
         target=target,
         query_digest=query_digest(request.sql),
         resources=sorted(checked.resources),
