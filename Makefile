@@ -40,6 +40,7 @@ format: $(STAMP)
 
 ## bench: run the benchmarks in bench/ (never part of the test run)
 bench: $(STAMP)
+	@$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@$(BIN)/python -m bench
 
 clean:

@@ -175,8 +175,13 @@ def test_recover_marks_dead_ingestions_failed_and_sweeps_orphans(
     assert stored_versions(demo, RESIDENTS)[ticket.number].status == "failed"
     assert staged.exists()
 
+    leftover = lake / ".exports" / "0123abcd.parquet"  # a gateway export its crashed process never sent
+    leftover.parent.mkdir()
+    leftover.write_bytes(b"masked rows")
     removed = recover(everything=True)
     assert staged.relative_to(lake).as_posix() in removed
+    assert ".exports/0123abcd.parquet" in removed
+    assert not leftover.exists()
     assert not staged.exists()
     assert not orphan.exists()
     assert serving.is_file()  # what a version row points at is never swept

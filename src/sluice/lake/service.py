@@ -426,8 +426,9 @@ def _public(session: Session, resource: Resource, version: Version, *, full: boo
 
 
 def _sweep(lake_dir: Path, in_use: set[str], grace: timedelta | None) -> list[str]:
-    """Remove staging folders and version folders that no version row points at (and, given a grace
-    period, that nobody touched within it: they may belong to an ingestion still running)."""
+    """Remove staging folders and version folders that no version row points at, and export files a crash
+    left behind (and, given a grace period, only what nobody touched within it: it may belong to work still
+    running)."""
     if not lake_dir.exists():
         return []
     newest = time.time() - grace.total_seconds() if grace is not None else None
@@ -441,4 +442,8 @@ def _sweep(lake_dir: Path, in_use: set[str], grace: timedelta | None) -> list[st
             continue
         remove_folder(folder)
         removed.append(relative)
+    for leftover in sorted((lake_dir / ".exports").glob("*")):  # the gateway's exports, left by a crash
+        if leftover.is_file() and (newest is None or leftover.stat().st_mtime <= newest):
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover.relative_to(lake_dir).as_posix())
     return removed
