@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     query_memory_limit: str = Field(
         default="1GB", description="Memory DuckDB may use for one governed query; beyond it, the query fails."
     )
+    serving_cache_rows: int = Field(
+        default=2_000_000,
+        ge=0,
+        description="Rows of the lake's serving versions each API process keeps in memory, indexed by key, for "
+        "fast lookups (0: read every query from the Parquet files).",
+    )
     query_threads: int = Field(default=2, ge=1, le=64, description="Threads DuckDB may use for one governed query.")
     spark_master: str = Field(default="local[2]", description="Spark master URL for resources served by Spark.")
     spark_driver_memory: str = Field(default="1g", description="Memory of the Spark driver (its memory cap).")

@@ -128,13 +128,25 @@ def test_a_large_export_is_spooled_to_disk_streamed_whole_and_its_bytes_are_the_
     assert response.headers["X-Sluice-Truncated"] == "false"
     assert len(response.content.decode("utf-8").splitlines()) == count + 1
     assert receipt_of(response).body["result_digest"] == hashlib.sha256(response.content).hexdigest()
-    assert int(response.headers["Content-Length"]) == len(response.content) > 4096
+    assert int(response.headers["Content-Length"]) == len(response.content)
+    assert not spooled  # the lake's CSV and Parquet are written by DuckDB itself, in lake/.exports …
+    assert list((demo.settings.lake_dir / ".exports").iterdir()) == []  # … and gone once opened
+    arrow = demo_client.post("/api/v1/query", params={"format": "arrow"}, json=request, headers=headers)
+    assert arrow.status_code == 200, arrow.text
+    assert pa.ipc.open_stream(arrow.content).read_all().num_rows == count
+    assert receipt_of(arrow).body["result_digest"] == hashlib.sha256(arrow.content).hexdigest()
+    assert len(arrow.content) > 4096
     assert spooled
-    assert getattr(spooled[0], "_rolled", False)  # it went to disk, not memory
-    assert all(getattr(f, "closed", False) for f in spooled)  # and was discarded once sent
-    cut = demo_client.post("/api/v1/query", params={"format": "parquet"}, json={**request, "limit": 7}, headers=headers)
-    assert cut.headers["X-Sluice-Truncated"] == "true"
-    assert pq.read_table(io.BytesIO(cut.content)).num_rows == 7
+    assert getattr(spooled[0], "_rolled", False)  # Arrow streams are spooled: to disk past the spool size
+    assert all(getattr(f, "closed", False) for f in spooled)  # and discarded once sent
+    for fmt in ("parquet", "arrow", "csv"):
+        cut = demo_client.post("/api/v1/query", params={"format": fmt}, json={**request, "limit": 7}, headers=headers)
+        assert cut.headers["X-Sluice-Truncated"] == "true", fmt
+        assert cut.headers["X-Sluice-Rows"] == "7", fmt
+    parquet = demo_client.post(
+        "/api/v1/query", params={"format": "parquet"}, json={**request, "limit": 7}, headers=headers
+    )
+    assert pq.read_table(io.BytesIO(parquet.content)).num_rows == 7
 
 
 def test_json_answers_are_held_to_their_own_limit(demo: Platform, demo_client: TestClient) -> None:

@@ -62,6 +62,17 @@ DIALECT_OF: dict[str, MaskDialect] = {
 }
 
 
+@dataclass(frozen=True, order=True)
+class LakeTable:
+    """One version's rows as the engine names them (``sluice_v<version id>``): its file, size and key."""
+
+    name: str
+    path: str
+    resource: str
+    rows: int
+    key: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Target:
     """Where one governed query runs and what the engine needs to reach the data (never a plain password:
@@ -70,7 +81,7 @@ class Target:
     kind: str
     source_id: int | None = None
     url_sealed: str | None = None
-    files: tuple[tuple[str, str], ...] = ()  # Spark: temporary view → Parquet file
+    tables: tuple[LakeTable, ...] = ()  # the lake's versions the query reads (DuckDB and Spark)
 
     @property
     def dialect(self) -> MaskDialect:
@@ -87,7 +98,7 @@ class Target:
         return (self.kind, self.source_id) == (other.kind, other.source_id)
 
     def merged(self, other: Target) -> Target:
-        return Target(self.kind, self.source_id, self.url_sealed, tuple(sorted({*self.files, *other.files})))
+        return Target(self.kind, self.source_id, self.url_sealed, tuple(sorted({*self.tables, *other.tables})))
 
 
 @dataclass(frozen=True)
@@ -112,11 +123,11 @@ class Answer:
 
 def engine_for(target: Target, settings: Settings) -> Engine:
     if target.kind == EngineKind.DUCKDB:
-        return DuckDBEngine(settings.lake_dir)
+        return DuckDBEngine(settings.lake_dir, target.tables, settings.serving_cache_rows)
     if target.kind == EngineKind.SPARK:
         from sluice.gateway.spark import SparkEngine  # pyspark is heavy: imported only when a resource uses it
 
-        return SparkEngine(settings, dict(target.files))
+        return SparkEngine(settings, {t.name: t.path for t in target.tables})
     if target.url_sealed is None:
         raise Invalid(f"{target.label} has no stored connection")
     url = unseal(settings.keys_dir, target.url_sealed)
@@ -201,17 +212,75 @@ def lake_database(lake_dir: Path, *, memory_limit: str, threads: int) -> duckdb.
         if database is None:
             database = _LAKES[key] = locked_connection(lake_dir, memory_limit=memory_limit, threads=threads)
             if len(_LAKES) > LAKES_KEPT:  # tests open many platforms; a server, one
-                _LAKES.popitem(last=False)  # closed once its last cursor is gone
+                evicted, _ = _LAKES.popitem(last=False)  # closed once its last cursor is gone
+                with _SERVED_LOCK:
+                    _SERVED.pop(evicted, None)
         _LAKES.move_to_end(key)
         return database
+
+
+_SERVED: dict[tuple[str, str, int], dict[str, LakeTable | None]] = {}  # per database: name → cached table
+_SERVED_LOCK = threading.Lock()
+
+
+def serve_tables(
+    database: duckdb.DuckDBPyConnection, tables: tuple[LakeTable, ...], cache_rows: int, key: tuple[str, str, int]
+) -> None:
+    """Make each version nameable in the process's database, once: a table in memory with an index on its key
+    while the cache has room (``SLUICE_SERVING_CACHE_ROWS``: a key lookup then reads a few rows, not a
+    100 000-row group of the Parquet file), else a view over the file. Loading a newer version of a resource
+    turns its older cached version back into a view, returning the room."""
+    with _SERVED_LOCK:
+        served = _SERVED.setdefault(key, {})
+        for table in tables:
+            if table.name in served:
+                continue
+            con = database.cursor()
+            try:
+                for name, older in list(served.items()):
+                    if older is not None and older.resource == table.resource:
+                        con.execute(f"DROP TABLE {_ident(name)}")
+                        con.execute(f"CREATE VIEW {_ident(name)} AS SELECT * FROM read_parquet({_text(older.path)})")
+                        served[name] = None
+                used = sum(t.rows for t in served.values() if t is not None)
+                if 0 < table.rows <= cache_rows - used:
+                    con.execute(f"CREATE TABLE {_ident(table.name)} AS SELECT * FROM read_parquet({_text(table.path)})")
+                    if table.key:
+                        columns = ", ".join(_ident(c) for c in table.key)
+                        con.execute(f"CREATE INDEX {_ident(table.name + '_key')} ON {_ident(table.name)} ({columns})")
+                    served[table.name] = table
+                else:
+                    con.execute(f"CREATE VIEW {_ident(table.name)} AS SELECT * FROM read_parquet({_text(table.path)})")
+                    served[table.name] = None
+            except duckdb.Error as exc:
+                raise Invalid(f"the version of {table.resource} cannot be read: {_first_line(exc)}") from None
+            finally:
+                con.close()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
 class DuckDBEngine:
     lake_dir: Path
+    tables: tuple[LakeTable, ...] = ()
+    cache_rows: int = 0
+
+    def _cursor(self, limits: Limits) -> duckdb.DuckDBPyConnection:
+        database = lake_database(self.lake_dir, memory_limit=limits.memory, threads=limits.threads)
+        if self.tables:
+            key = (str(self.lake_dir.resolve()), limits.memory, int(limits.threads))
+            serve_tables(database, self.tables, self.cache_rows, key)
+        return database.cursor()
 
     def batches(self, sql: str, limits: Limits) -> Iterator[pa.RecordBatch]:
-        con = lake_database(self.lake_dir, memory_limit=limits.memory, threads=limits.threads).cursor()
+        con = self._cursor(limits)
         watchdog = Watchdog(limits.seconds, con.interrupt)
         capped = exp.select("*").from_(exp.Subquery(this=parse_one(sql, dialect="duckdb"), alias="sluice_capped"))
         watchdog.start()
@@ -245,7 +314,7 @@ class DuckDBEngine:
         """Write the answer (at most ``row_cap`` rows) straight to ``path`` inside the lake with DuckDB's own
         parallel writer (CSV with a header, or Parquet); return the rows written, ``row_cap + 1`` meaning that
         there were more."""
-        con = lake_database(self.lake_dir, memory_limit=limits.memory, threads=limits.threads).cursor()
+        con = self._cursor(limits)
         capped = exp.select("*").from_(exp.Subquery(this=parse_one(sql, dialect="duckdb"), alias="sluice_capped"))
         options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
         target = str(path).replace("'", "''")

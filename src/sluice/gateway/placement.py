@@ -22,7 +22,7 @@ from sluice.catalog.queries import find_resource
 from sluice.catalog.vocab import SQL_TYPES, FieldType
 from sluice.db.session import now
 from sluice.errors import Conflict, Invalid
-from sluice.gateway.engines import EngineKind, Target
+from sluice.gateway.engines import EngineKind, LakeTable, Target
 from sluice.gateway.models import ServingEngine
 from sluice.identity.actor import Actor
 from sluice.identity.permissions import operator_only
@@ -53,19 +53,25 @@ class Placement:
     target: Target
 
 
-def place(session: Session, resource: Resource, fields: dict[str, FieldType], lake_dir: Path) -> Placement:
+def place(
+    session: Session, resource: Resource, fields: dict[str, FieldType], lake_dir: Path, key: tuple[str, ...] = ()
+) -> Placement:
     source = session.scalars(select(LinkedSource).where(LinkedSource.resource_id == resource.id)).one_or_none()
     if source is not None:
         return _linked(source, fields)
     version = serving_version(session, resource.id)
     if version is None:
         raise Conflict(f"{resource.code} has no published data yet", resource=resource.code)
-    path = data_file(lake_dir, version)
+    table = LakeTable(
+        name=f"sluice_v{version.id}",
+        path=str(data_file(lake_dir, version)),
+        resource=resource.code,
+        rows=version.rows or 0,
+        key=key,
+    )
     assigned = session.scalar(select(ServingEngine.engine).where(ServingEngine.resource_id == resource.id))
-    if assigned == EngineKind.SPARK:
-        view = f"sluice_v{version.id}"
-        return Placement(exp.to_table(view), Target(EngineKind.SPARK, files=((view, str(path)),)))
-    return Placement(exp.func("read_parquet", exp.Literal.string(str(path))), Target(EngineKind.DUCKDB))
+    kind = EngineKind.SPARK if assigned == EngineKind.SPARK else EngineKind.DUCKDB
+    return Placement(exp.to_table(table.name), Target(kind, tables=(table,)))
 
 
 def _linked(source: LinkedSource, fields: dict[str, FieldType]) -> Placement:

@@ -168,7 +168,8 @@ def _export_by_copy(
     folder = settings.lake_dir / EXPORTS
     folder.mkdir(exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.{fmt}"
-    engine = engines.DuckDBEngine(settings.lake_dir)
+    engine = engines.engine_for(authorised.target, settings)
+    assert isinstance(engine, engines.DuckDBEngine)
     limits = _limits(settings, row_cap, settings.export_seconds)
     try:
         written = engine.copy_to(authorised.sql, limits, fmt, path)

@@ -263,7 +263,8 @@ def _view_for(
 ) -> tuple[GrantedView, Grant | None, Target]:
     description = current_description(session, resource)
     types = {f.name: SQL_TYPES[f.type] for f in description.fields}
-    placed = place(session, resource, {f.name: f.type for f in description.fields}, lake_dir)
+    key = tuple(f.name for f in description.fields if f.primary_key)
+    placed = place(session, resource, {f.name: f.type for f in description.fields}, lake_dir, key)
     relation = placed.relation
     if resource.visible and resource.open_type == OpenType.OPEN.value:
         return GrantedView(resource.code, relation, types, frozenset(types)), None, placed.target
