@@ -10,8 +10,6 @@ statements. Resolving tables to grants and rewriting them (rules 2–3) work on 
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -265,13 +263,6 @@ def rule_one(tree: exp.Query) -> tuple[tuple[str, str], ...]:
     if not tables:
         raise Invalid("the query reads no resource: name one by its code in FROM, e.g. FROM psb.residents")
     return tuple(tables)
-
-
-@functools.lru_cache(maxsize=2048)
-def query_digest(sql: str) -> str:
-    """SHA-256 of the query in its normalised form (what the audit event and the receipt name)."""
-    normalised = parse_one_query(sql).sql(dialect=DIALECT, normalize=True)
-    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
 def parse_one_query(sql: str) -> exp.Query:

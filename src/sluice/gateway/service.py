@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlglot import exp, parse_one
 
 from sluice.audit.log import record
@@ -27,7 +27,7 @@ from sluice.gateway.masks import MaskKind
 from sluice.gateway.models import Grant
 from sluice.gateway.placement import place
 from sluice.gateway.plans import PLANS, plan_key
-from sluice.gateway.policy import DIALECT, check_query, check_tree, query_digest
+from sluice.gateway.policy import DIALECT, check_query, check_tree
 from sluice.gateway.receipts import Receipt, sign
 from sluice.gateway.rewrite import GrantedView, Masking, check_physical, govern
 from sluice.gateway.schemas import Delivery, GrantCreate, GrantPublic, MaskSpec, QueryRequest
@@ -147,7 +147,7 @@ def authorise_query(
     used: list[int] = []
     target: Target | None = None
     for code in sorted(checked.resources):
-        resource = find_resource(session, code)
+        resource = _resource(session, code)
         view, grant, placed = _view_for(session, actor, resource, request.purpose, lake_dir, delivery=delivery)
         target = _together(target, placed, code, views)
         views[code] = view
@@ -158,14 +158,14 @@ def authorise_query(
     dialect = target.dialect
 
     def rewrite() -> str:
-        governed = govern(checked, views, dialect).sql(dialect=dialect.name)
+        governed = govern(checked, views, dialect).sql(dialect=dialect.name, comments=False)
         check_physical(governed, dialect, views)
         return governed
 
     return Authorised(
         sql=shape.fill(PLANS.get_or_make(plan_key(shape.template, dialect.name, views), rewrite), dialect),
         target=target,
-        query_digest=query_digest(request.sql),
+        query_digest=shape.digest,
         resources=sorted(checked.resources),
         grants=used,
         fields={code: list(view.fields) for code, view in views.items()},
@@ -281,6 +281,16 @@ def _view_for(
         key=bytes.fromhex(grant.key_hex),
     )
     return view, grant, placed.target
+
+
+def _resource(session: Session, code: str) -> Resource:
+    """The resource row alone (a query is answered without its tags and formats: two fewer reads per call)."""
+    found = session.scalars(
+        select(Resource).where(Resource.code == code).options(lazyload(Resource.tags), lazyload(Resource.formats))
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"no resource {code!r}", resource=code)
+    return found
 
 
 def _together(target: Target | None, placed: Target, code: str, views: dict[str, GrantedView]) -> Target:

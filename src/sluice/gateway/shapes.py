@@ -12,6 +12,7 @@ query that already contains the nonce keeps its values in its shape (no markers)
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ class Shape:
     tables: tuple[tuple[str, str], ...]  # rule 1's finding: (resource code, as written)
     template: str  # the tree as text (DuckDB dialect): what plans are cached by
     values: tuple[exp.Literal, ...]
+    digest: str  # SHA-256 of the query as sent, normalised (what the audit event and the receipt name)
 
     def fill(self, sql: str, dialect: MaskDialect) -> str:
         """The engine's SQL with each marker replaced by its value, written in ``dialect``."""
@@ -48,8 +50,9 @@ def shape_of(sql: str) -> Shape:
     """The query's shape, once it passed rule 1 (whose refusals it raises), checked on the tree as parsed."""
     tree = parse_one_query(sql)
     tables = rule_one(tree)
+    digest = hashlib.sha256(tree.sql(dialect=DIALECT, normalize=True).encode("utf-8")).hexdigest()
     if NONCE in sql:
-        return Shape(tree, tables, tree.sql(dialect=DIALECT), ())
+        return Shape(tree, tables, tree.sql(dialect=DIALECT), (), digest)
     values: list[exp.Literal] = []
 
     def mark(node: exp.Expr) -> exp.Expr:
@@ -60,4 +63,4 @@ def shape_of(sql: str) -> Shape:
 
     template = tree.transform(mark)
     assert isinstance(template, exp.Query)
-    return Shape(template, tables, template.sql(dialect=DIALECT), tuple(values))
+    return Shape(template, tables, template.sql(dialect=DIALECT), tuple(values), digest)
