@@ -16,7 +16,9 @@ non-2xx answers. Targets: Sluice (``sluice serve``, a separate process, one work
 with an index on ``id_number``, immutable (``datasette serve -i``), ``/residents/residents.json?
 id_number__exact=…`` (raw values: no masks, no audit, no authentication). The floor beside them: raw DuckDB
 in this process, one connection, one thread, ``SELECT * FROM read_parquet(version) WHERE id_number = ?``,
-lookups/s. Goal: Sluice's lookups/s (one worker) ≥ Datasette's.
+lookups/s. (Sluice's lake engine keeps the serving version in memory with an index on its key — the serving
+cache, ``SLUICE_SERVING_CACHE_ROWS`` — so its engine is not the Parquet scan this floor measures.) Goal:
+Sluice's lookups/s (one worker) ≥ Datasette's.
 
 (b) Exporting the whole resource: ``GET /api/v1/resources/psb.residents/download?format=parquet|csv`` as the
 grant shows it (masked), timed to the last byte and saved to a file; the rows received are counted (Parquet
@@ -31,7 +33,7 @@ into the same COPY, and Datasette's CSV stream (``/residents/residents.csv?_stre
 (c) The gateway's own work per lookup, in this process (no HTTP): ``service.authorise_query`` (parse, check,
 grant, quota reservation, rewrite, in a write transaction) and ``service.record_delivery`` (audit event and
 signed receipt, in a write transaction), timed around each call including its commit, over many lookups of
-random IDs; beside them the rest of ``querying.query`` (the engine: a fresh locked-down DuckDB connection
+random IDs; beside them the rest of ``querying.query`` (the engine: a cursor on the process's locked-down DuckDB
 running the governed SQL; the JSON rows and their digest) and raw DuckDB's lookup. The steps are timed inside
 the real ``querying.query``: its write transactions are timed from start to commit and named by the use case
 called inside them (the bench stops, saying so, if it can no longer tell them apart). Goal: authorise +
@@ -799,7 +801,7 @@ def report(setup: InProcess, http: OverHttp, peer: tuple[Load, Download] | None,
         ("authorise_query: parse, check, grant, reserve, rewrite; commit", "authorise"),
         ("record_delivery: audit event, signed receipt; commit", "record"),
         ("overhead = authorise + record", "overhead"),
-        ("the rest: engine (fresh locked DuckDB), JSON, digest", "rest"),
+        ("the rest: engine (the locked DuckDB), JSON, digest", "rest"),
         ("querying.query, the whole", "query"),
         ("fields_for (the /rows route only; a read)", "fields_for"),
     ):
