@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
@@ -11,6 +13,7 @@ from sluice.catalog.models import DataElement, Resource, ResourceRevision
 from sluice.catalog.schemas import ResourceDescription
 from sluice.catalog.standards import Validator, builtin_validators, code_list_validator, pattern_validator
 from sluice.catalog.vocab import OpenType
+from sluice.db.session import settings_of
 from sluice.errors import NotFound
 from sluice.identity.actor import Actor
 from sluice.identity.roles import OrgKind, Role
@@ -45,6 +48,27 @@ def current_description(session: Session, resource: Resource) -> ResourceDescrip
         select(ResourceRevision).where(ResourceRevision.resource_id == resource.id, ResourceRevision.number == number)
     ).one()
     return ResourceDescription.model_validate_json(revision.description)
+
+
+_PUBLISHED: OrderedDict[tuple[str, int, int], ResourceDescription] = OrderedDict()
+_PUBLISHED_LOCK = threading.Lock()
+
+
+def serving_description(session: Session, resource: Resource) -> ResourceDescription:
+    """``current_description`` for every governed query: a published revision never changes (edits make a new
+    one), so its parsed description is kept per process; a working revision is read each time. Read-only."""
+    if resource.published_revision is None:
+        return current_description(session, resource)
+    key = (settings_of(session).metadata_url, resource.id, resource.published_revision)
+    with _PUBLISHED_LOCK:
+        found = _PUBLISHED.get(key)
+    if found is None:
+        found = current_description(session, resource)
+        with _PUBLISHED_LOCK:
+            _PUBLISHED[key] = found
+            if len(_PUBLISHED) > 1024:
+                _PUBLISHED.popitem(last=False)
+    return found
 
 
 def element_validator(element: DataElement) -> Validator:

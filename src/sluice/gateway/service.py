@@ -17,7 +17,7 @@ from sqlglot import exp, parse_one
 
 from sluice.audit.log import record
 from sluice.catalog.models import Resource
-from sluice.catalog.queries import current_description, find_resource, visible_to
+from sluice.catalog.queries import current_description, find_resource, serving_description, visible_to
 from sluice.catalog.vocab import SQL_TYPES, FieldType, OpenType
 from sluice.db.session import now, settings_of, signer_of
 from sluice.errors import Exhausted, Forbidden, Invalid, NotFound, SluiceError
@@ -135,19 +135,15 @@ def authorise_query(
 ) -> Authorised:
     """Check the query and the caller's right to every resource it reads; reserve one call of each grant's
     quota; return the rewritten query. Refusals name the resource and what is missing."""
-    visible = visible_to(actor)
-
-    def is_resource(code: str) -> bool:
-        return session.scalar(select(Resource.id).where(Resource.code == code, visible)) is not None
-
     shape = shape_of(request.sql)
-    checked = check_tree(shape.tree, shape.tables, is_resource)
+    known = _visible_resources(session, actor, {code for code, _ in shape.tables})
+    checked = check_tree(shape.tree, shape.tables, known.__contains__)
     lake_dir = settings_of(session).lake_dir
     views: dict[str, GrantedView] = {}
     used: list[int] = []
     target: Target | None = None
     for code in sorted(checked.resources):
-        resource = _resource(session, code)
+        resource = known[code]
         view, grant, placed = _view_for(session, actor, resource, request.purpose, lake_dir, delivery=delivery)
         target = _together(target, placed, code, views)
         views[code] = view
@@ -261,7 +257,7 @@ def _view_for(
     *,
     delivery: Delivery = Delivery.QUERY,
 ) -> tuple[GrantedView, Grant | None, Target]:
-    description = current_description(session, resource)
+    description = serving_description(session, resource)
     types = {f.name: SQL_TYPES[f.type] for f in description.fields}
     key = tuple(f.name for f in description.fields if f.primary_key)
     placed = place(session, resource, {f.name: f.type for f in description.fields}, lake_dir, key)
@@ -283,14 +279,15 @@ def _view_for(
     return view, grant, placed.target
 
 
-def _resource(session: Session, code: str) -> Resource:
-    """The resource row alone (a query is answered without its tags and formats: two fewer reads per call)."""
-    found = session.scalars(
-        select(Resource).where(Resource.code == code).options(lazyload(Resource.tags), lazyload(Resource.formats))
-    ).one_or_none()
-    if found is None:
-        raise NotFound(f"no resource {code!r}", resource=code)
-    return found
+def _visible_resources(session: Session, actor: Actor, codes: set[str]) -> dict[str, Resource]:
+    """The named resources the caller may see, in one read, as rows alone (a query is answered without their
+    tags and formats)."""
+    rows = session.scalars(
+        select(Resource)
+        .where(Resource.code.in_(sorted(codes)), visible_to(actor))
+        .options(lazyload(Resource.tags), lazyload(Resource.formats))
+    ).all()
+    return {resource.code: resource for resource in rows}
 
 
 def _together(target: Target | None, placed: Target, code: str, views: dict[str, GrantedView]) -> Target:
