@@ -174,11 +174,14 @@ def authorise_query(
 def fields_for(session: Session, actor: Actor, *, code: str, purpose: str) -> list[str]:
     """The fields of ``code`` the caller would see under its grant for ``purpose`` (what /rows may filter on).
     Nothing is reserved or recorded: the query itself is checked again, fully, when it runs."""
-    resource = session.scalars(select(Resource).where(Resource.code == code, visible_to(actor))).one_or_none()
+    resource = _visible_resources(session, actor, {code}).get(code)
     if resource is None:
         raise NotFound(f"no resource {code!r} that you may see", resource=code)
-    view, _grant, _target = _view_for(session, actor, resource, purpose, settings_of(session).lake_dir)
-    return list(view.fields)
+    names = [f.name for f in serving_description(session, resource).fields]
+    if resource.visible and resource.open_type == OpenType.OPEN.value:
+        return names
+    granted = set(json.loads(_active_grant(session, actor, resource, purpose).fields_json))
+    return [name for name in names if name in granted]
 
 
 @use_case(can.can_query)
