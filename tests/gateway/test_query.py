@@ -217,3 +217,14 @@ def test_a_cached_plan_is_never_used_after_its_grant_changes(demo: Platform) -> 
         grant.fields_json = json.dumps(["gender"])
     with pytest.raises(Forbidden, match="id_number"):
         ask(demo, "civil-analyst", sql)
+
+
+def test_a_grant_without_a_quota_counts_each_answer_and_no_refusal(demo: Platform) -> None:
+    with demo.transaction() as session:
+        session.execute(update(Grant).values(quota=None, calls_used=0))
+    ask(demo, "civil-analyst", "SELECT count(*) FROM psb.residents")
+    ask(demo, "civil-analyst", "SELECT gender FROM psb.residents LIMIT 1")
+    with pytest.raises(Forbidden):
+        ask(demo, "civil-analyst", "SELECT phone FROM psb.residents")
+    with demo.reading() as session:
+        assert session.scalars(select(Grant.calls_used)).one() == 2

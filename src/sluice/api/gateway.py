@@ -52,13 +52,13 @@ async def run_query(
     *,
     format: Annotated[str, Query(description="json (default), csv, parquet or arrow (an Arrow IPC stream).")] = "json",
     bom: Annotated[bool, Query(description="CSV only: start with a UTF-8 BOM (for Excel).")] = False,
-) -> QueryResult | Response:
+) -> Response:
     """One SELECT over resource codes (`FROM psb.residents`), under your grants: only granted fields, masked,
     of the rows your grant covers; the purpose must be your grant's. Every answer and every refusal is audited.
     For csv, parquet and arrow the body is the file and the signed receipt is in the `X-Sluice-Receipt` header
     (base64 of its JSON)."""
     if format == "json":
-        return await run_in_threadpool(query, platform, actor, request)
+        return _json(await run_in_threadpool(query, platform, actor, request))
     made = await run_in_threadpool(
         lambda: export(platform, actor, request, fmt=format, delivery=Delivery.QUERY, bom=bom)
     )
@@ -93,6 +93,12 @@ async def download(
     return _file(made)
 
 
+def _json(answer: BaseModel) -> Response:
+    """An answer already built and checked by its model, serialised once (not validated a second time by the
+    route's response model, which stays for the API's schema)."""
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
 def _file(made: Export) -> Response:
     """The spooled file, streamed (and then discarded), its receipt and row count in headers."""
     receipt = base64.b64encode(made.receipt.model_dump_json().encode("utf-8")).decode("ascii")
@@ -119,7 +125,7 @@ class RowsPage(BaseModel):
     summary="Rows with Datasette-style filters",
     dependencies=[PublicGate],
 )
-async def list_rows(request: Request, platform: PlatformDep, actor: ActorDep, code: str) -> RowsPage:
+async def list_rows(request: Request, platform: PlatformDep, actor: ActorDep, code: str) -> Response:
     """`?field__exact=v` (also `__not`, `__in=a,b`, `__gt`, `__gte`, `__lt`, `__lte`, `__contains`,
     `__startswith`, `__isnull=1`), `_sort=field` or `_sort=-field`, `_size` (≤ 1000), `_next` (from the
     previous page), `purpose` (your grant's). The same governed path as POST /api/v1/query."""
@@ -138,7 +144,7 @@ async def list_rows(request: Request, platform: PlatformDep, actor: ActorDep, co
             receipt=answer.receipt,
         )
 
-    return await run_in_threadpool(page)
+    return _json(await run_in_threadpool(page))
 
 
 class PublicKey(BaseModel):

@@ -56,7 +56,13 @@ class Placement:
 def place(
     session: Session, resource: Resource, fields: dict[str, FieldType], lake_dir: Path, key: tuple[str, ...] = ()
 ) -> Placement:
-    source = session.scalars(select(LinkedSource).where(LinkedSource.resource_id == resource.id)).one_or_none()
+    source, assigned = session.execute(  # both in one read: a query asks this at every call
+        select(LinkedSource, ServingEngine.engine)
+        .select_from(Resource)
+        .outerjoin(LinkedSource, LinkedSource.resource_id == Resource.id)
+        .outerjoin(ServingEngine, ServingEngine.resource_id == Resource.id)
+        .where(Resource.id == resource.id)
+    ).one()
     if source is not None:
         return _linked(source, fields)
     version = serving_version(session, resource.id)
@@ -69,7 +75,6 @@ def place(
         rows=version.rows or 0,
         key=key,
     )
-    assigned = session.scalar(select(ServingEngine.engine).where(ServingEngine.resource_id == resource.id))
     kind = EngineKind.SPARK if assigned == EngineKind.SPARK else EngineKind.DUCKDB
     return Placement(exp.to_table(table.name), Target(kind, tables=(table,)))
 

@@ -54,6 +54,7 @@ class Authorised:
     fields: dict[str, list[str]]
     masks: dict[str, dict[str, str]]
     purpose: str
+    count_on_delivery: tuple[int, ...] = ()  # grants without a quota: their call is counted with the answer
 
 
 # --- grants ----------------------------------------------------------------------------------------------
@@ -141,6 +142,7 @@ def authorise_query(
     lake_dir = settings_of(session).lake_dir
     views: dict[str, GrantedView] = {}
     used: list[int] = []
+    unmetered: list[int] = []
     target: Target | None = None
     for code in sorted(checked.resources):
         resource = known[code]
@@ -148,7 +150,10 @@ def authorise_query(
         target = _together(target, placed, code, views)
         views[code] = view
         if grant is not None:
-            _reserve_call(session, grant, code)
+            if grant.quota is not None:
+                _reserve_call(session, grant, code)  # before it runs: two calls cannot both take the last one
+            else:
+                unmetered.append(grant.id)  # counted when answered: this transaction stays read-only
             used.append(grant.id)
     assert target is not None  # check_query refuses a query that reads no resource
     dialect = target.dialect
@@ -167,6 +172,7 @@ def authorise_query(
         fields={code: list(view.fields) for code, view in views.items()},
         masks={code: {f: m.kind.value for f, m in view.masks.items()} for code, view in views.items()},
         purpose=request.purpose.strip(),
+        count_on_delivery=tuple(unmetered),
     )
 
 
@@ -197,8 +203,13 @@ def record_delivery(
 ) -> Receipt:
     """One audit event per delivered answer — who, under which grants, what was touched, what was returned —
     and the signed receipt naming it."""
-    for code in authorised.resources:
-        session.execute(update(Resource).where(Resource.code == code).values(use_count=Resource.use_count + 1))
+    session.execute(
+        update(Resource).where(Resource.code.in_(authorised.resources)).values(use_count=Resource.use_count + 1)
+    )
+    if authorised.count_on_delivery:
+        session.execute(
+            update(Grant).where(Grant.id.in_(authorised.count_on_delivery)).values(calls_used=Grant.calls_used + 1)
+        )
     event = record(
         session,
         actor,
