@@ -1,9 +1,10 @@
 """Engines: where a governed query runs. One protocol, five engines, their differences written down as data.
 
-- **DuckDB** over the lake's Parquet files (the default): a fresh in-memory connection per query; only the
-  lake folder is readable (``allowed_directories``), no other external access, configuration locked
+- **DuckDB** over the lake (the default): one in-memory database per process and lake, a cursor per query;
+  only the lake folder is readable (``allowed_directories``), no other external access, configuration locked
   (FACTS.md: in this order; views and ``read_parquet`` inside the lake keep working, any other path fails);
-  a memory limit; a timer interrupts a query past its time limit.
+  a memory limit; a watchdog interrupts a query past its time limit. Each version is a table in memory with
+  an index on its key while the serving cache has room, else a view over its Parquet file.
 - **PostgreSQL, MySQL/MariaDB, SQLite**: a linked resource is answered by its department's own database — the
   data never passes through the lake. Each runs in a read-only transaction with the database's own statement
   time limit (``statement_timeout``; ``max_statement_time`` on MariaDB, ``MAX_EXECUTION_TIME`` on MySQL; a
