@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         description="Rows of the lake's serving versions each API process keeps in memory, indexed by key, for "
         "fast lookups (0: read every query from the Parquet files).",
     )
+    gateway_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Governed queries, row pages and downloads one API process runs at once; the rest wait their "
+        "turn in order (fewer, fairer: on two cores, 16 at once made the slowest wait seconds).",
+    )
     query_threads: int = Field(default=2, ge=1, le=64, description="Threads DuckDB may use for one governed query.")
     spark_master: str = Field(default="local[2]", description="Spark master URL for resources served by Spark.")
     spark_driver_memory: str = Field(default="1g", description="Memory of the Spark driver (its memory cap).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -37,6 +38,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         app.state.platform = opened = platform or Platform.open(settings or Settings())
         app.state.login_limiter = RateLimiter(opened.settings.login_attempts_per_minute, opened.clock)
         app.state.anonymous_limiter = RateLimiter(opened.settings.anonymous_queries_per_minute, opened.clock)
+        app.state.gateway_slots = anyio.CapacityLimiter(opened.settings.gateway_concurrency)
         try:
             yield
         finally:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import functools
 import re
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
+from fastapi.concurrency import iterate_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlglot import exp
@@ -34,6 +37,7 @@ def anonymous_allowed(request: Request, actor: ActorDep) -> None:
         )
 
 
+T = TypeVar("T")
 router = APIRouter(prefix="/api/v1", tags=["gateway"])
 PublicGate = Depends(anonymous_allowed)
 
@@ -46,6 +50,7 @@ PublicGate = Depends(anonymous_allowed)
     dependencies=[PublicGate],
 )
 async def run_query(
+    http: Request,
     platform: PlatformDep,
     actor: ActorDep,
     request: QueryRequest,
@@ -58,15 +63,14 @@ async def run_query(
     For csv, parquet and arrow the body is the file and the signed receipt is in the `X-Sluice-Receipt` header
     (base64 of its JSON)."""
     if format == "json":
-        return _json(await run_in_threadpool(query, platform, actor, request))
-    made = await run_in_threadpool(
-        lambda: export(platform, actor, request, fmt=format, delivery=Delivery.QUERY, bom=bom)
-    )
+        return _json(await _in_turn(http, query, platform, actor, request))
+    made = await _in_turn(http, lambda: export(platform, actor, request, fmt=format, delivery=Delivery.QUERY, bom=bom))
     return _file(made)
 
 
 @router.get("/resources/{code}/download", summary="Download what you may see of a resource", dependencies=[PublicGate])
 async def download(
+    http: Request,
     platform: PlatformDep,
     actor: ActorDep,
     code: str,
@@ -87,10 +91,17 @@ async def download(
         raise Invalid(f"{code!r} is not a resource code", field="code")
     sql = exp.select("*").from_(exp.table_(code.split(".")[1], db=code.split(".", maxsplit=1)[0])).sql(dialect="duckdb")
     request = QueryRequest(sql=sql, purpose=purpose, limit=limit)
-    made = await run_in_threadpool(
-        lambda: export(platform, actor, request, fmt=format, delivery=Delivery.DOWNLOAD, bom=bom)
+    made = await _in_turn(
+        http, lambda: export(platform, actor, request, fmt=format, delivery=Delivery.DOWNLOAD, bom=bom)
     )
     return _file(made)
+
+
+async def _in_turn(http: Request, work: Callable[..., T], *args: Any) -> T:
+    """Run governed work in a worker thread when one of the process's gateway slots is free (first come, first
+    served): a bounded number at once keeps every caller's wait short instead of all of them slow."""
+    slots: anyio.CapacityLimiter = http.app.state.gateway_slots
+    return await anyio.to_thread.run_sync(functools.partial(work, *args), limiter=slots)
 
 
 def _json(answer: BaseModel) -> Response:
@@ -144,7 +155,7 @@ async def list_rows(request: Request, platform: PlatformDep, actor: ActorDep, co
             receipt=answer.receipt,
         )
 
-    return _json(await run_in_threadpool(page))
+    return _json(await _in_turn(request, page))
 
 
 class PublicKey(BaseModel):
