@@ -11,7 +11,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from sluice.cli import remote
 from sluice.cli.context import acting, err, fail, out, platform, reports_errors, transaction
+from sluice.cli.remote import DEFAULT_URL
 from sluice.gateway import placement
 from sluice.gateway.querying import MEDIA, export, query
 from sluice.gateway.receipts import Receipt, verify
@@ -33,13 +35,26 @@ def query_command(
         Path | None, typer.Option("--output", "-o", help="Write the answer here (needed for parquet and arrow).")
     ] = None,
     receipt_file: Annotated[Path | None, typer.Option("--receipt", help="Write the signed receipt here.")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SLUICE_TOKEN",
+            show_default=False,
+            help="Ask a Sluice server over HTTP with your API token (better in SLUICE_TOKEN than on the command line).",
+        ),
+    ] = None,
+    url: Annotated[str, typer.Option(envvar="SLUICE_URL", help="The server asked with --token.")] = DEFAULT_URL,
 ) -> None:
-    """Run a governed query as the acting account (`sluice --as civil-analyst query …`)."""
+    """Run a governed query: with a token, at a Sluice server over HTTP (`SLUICE_TOKEN=… sluice query …`); without
+    one, on this host's platform as the acting account (`sluice --as civil-analyst query …`)."""
     if fmt not in ("json", *MEDIA):
         fail("--format is json, csv, parquet or arrow")
     if fmt in ("parquet", "arrow") and output is None:
         fail(f"--format {fmt} writes a binary file: give --output FILE")
     request = QueryRequest(sql=sql, purpose=purpose, limit=limit)
+    if token:
+        remote.ask(url, token, request, fmt=fmt, output=output, receipt_file=receipt_file)
+        return
     with platform() as opened:
         with opened.reading() as session:
             actor = acting(session, context)
