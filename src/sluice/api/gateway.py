@@ -145,8 +145,8 @@ async def list_rows(request: Request, platform: PlatformDep, actor: ActorDep, co
 
     def page() -> RowsPage:
         with platform.reading() as session:
-            fields = service.fields_for(session, actor, code=code, purpose=purpose)
-        built = rows.build(code, params, fields, fields)
+            shown = service.fields_for(session, actor, code=code, purpose=purpose)
+        built = rows.build(code, params, shown.fields, shown.keys)
         answer = query(platform, actor, QueryRequest(sql=built.sql, purpose=purpose, limit=built.size + 1))
         return RowsPage(
             columns=answer.columns,

@@ -57,6 +57,15 @@ class Authorised:
     count_on_delivery: tuple[int, ...] = ()  # grants without a quota: their call is counted with the answer
 
 
+@dataclass(frozen=True)
+class RowFields:
+    """What a page of rows may filter and sort on, and the fields that order pages (the key when the caller sees
+    it whole, else every field)."""
+
+    fields: list[str]
+    keys: list[str]
+
+
 # --- grants ----------------------------------------------------------------------------------------------
 
 
@@ -177,17 +186,23 @@ def authorise_query(
 
 
 @use_case(can.can_query)
-def fields_for(session: Session, actor: Actor, *, code: str, purpose: str) -> list[str]:
-    """The fields of ``code`` the caller would see under its grant for ``purpose`` (what /rows may filter on).
-    Nothing is reserved or recorded: the query itself is checked again, fully, when it runs."""
+def fields_for(session: Session, actor: Actor, *, code: str, purpose: str) -> RowFields:
+    """The fields of ``code`` the caller would see under its grant for ``purpose`` (what /rows may filter on),
+    and what orders its pages. Nothing is reserved or recorded: the query is checked again, fully, when it runs."""
     resource = _visible_resources(session, actor, {code}).get(code)
     if resource is None:
         raise NotFound(f"no resource {code!r} that you may see", resource=code)
-    names = [f.name for f in serving_description(session, resource).fields]
+    description = serving_description(session, resource)
+    names = [f.name for f in description.fields]
+    key = [f.name for f in description.fields if f.primary_key]
     if resource.visible and resource.open_type == OpenType.OPEN.value:
-        return names
-    granted = set(json.loads(_active_grant(session, actor, resource, purpose).fields_json))
-    return [name for name in names if name in granted]
+        return RowFields(names, key or names)
+    grant = _active_grant(session, actor, resource, purpose)
+    granted = set(json.loads(grant.fields_json))
+    masked = set(json.loads(grant.masks_json))
+    shown = [name for name in names if name in granted]
+    unique = bool(key) and all(name in granted and name not in masked for name in key)
+    return RowFields(shown, key if unique else shown)  # a masked key is no longer unique: order by every field
 
 
 @use_case(can.can_query)
