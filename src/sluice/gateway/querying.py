@@ -52,19 +52,11 @@ def query(platform: Platform, actor: Actor, request: QueryRequest) -> QueryResul
     except SluiceError as exc:
         _refused(platform, actor, request, exc)
         raise
-    elapsed = time.perf_counter() - started
     rows = [[_plain(v) for v in row] for row in answer.rows]
     digest = result_digest(answer.columns, rows)
-    with platform.transaction() as session:
-        receipt = service.record_delivery(
-            session,
-            actor,
-            authorised=authorised,
-            rows=len(rows),
-            truncated=answer.truncated,
-            result_digest=digest,
-            seconds=elapsed,
-        )
+    receipt = _delivered(
+        platform, actor, authorised, rows=len(rows), truncated=answer.truncated, digest=digest, started=started
+    )
     return QueryResult(
         columns=answer.columns,
         rows=rows,
@@ -136,20 +128,10 @@ def export(
     except BaseException:
         sink.file.close()
         raise
-    elapsed = time.perf_counter() - started
-    with platform.transaction() as session:
-        receipt = service.record_delivery(
-            session,
-            actor,
-            authorised=authorised,
-            rows=rows,
-            truncated=truncated,
-            result_digest=sink.digest.hexdigest(),
-            seconds=elapsed,
-        )
-    media_type, suffix = MEDIA[fmt]
-    name = "-".join(authorised.resources) or "answer"
-    return Export(sink.file, sink.size, media_type, f"{name}.{suffix}", receipt, rows, truncated)
+    receipt = _delivered(
+        platform, actor, authorised, rows=rows, truncated=truncated, digest=sink.digest.hexdigest(), started=started
+    )
+    return _export(sink.file, fmt, authorised, receipt, size=sink.size, rows=rows, truncated=truncated)
 
 
 def _export_by_copy(
@@ -186,21 +168,48 @@ def _export_by_copy(
     digest = hashlib.sha256()
     while chunk := file.read(CHUNK_BYTES):
         digest.update(chunk)
-    size = file.tell()
-    elapsed = time.perf_counter() - started
+    receipt = _delivered(
+        platform, actor, authorised, rows=written, truncated=truncated, digest=digest.hexdigest(), started=started
+    )
+    return _export(file, fmt, authorised, receipt, size=file.tell(), rows=written, truncated=truncated)
+
+
+def _delivered(
+    platform: Platform,
+    actor: Actor,
+    authorised: service.Authorised,
+    *,
+    rows: int,
+    truncated: bool,
+    digest: str,
+    started: float,
+) -> Receipt:
+    """Record the delivery (its own transaction, after the engine ran) and return its signed receipt."""
     with platform.transaction() as session:
-        receipt = service.record_delivery(
+        return service.record_delivery(
             session,
             actor,
             authorised=authorised,
-            rows=written,
+            rows=rows,
             truncated=truncated,
-            result_digest=digest.hexdigest(),
-            seconds=elapsed,
+            result_digest=digest,
+            seconds=time.perf_counter() - started,
         )
+
+
+def _export(
+    file: IO[bytes],
+    fmt: str,
+    authorised: service.Authorised,
+    receipt: Receipt,
+    *,
+    size: int,
+    rows: int,
+    truncated: bool,
+) -> Export:
     media_type, suffix = MEDIA[fmt]
     name = "-".join(authorised.resources) or "answer"
-    return Export(file, size, media_type, f"{name}.{suffix}", receipt, written, truncated)
+    return Export(file, size, media_type, f"{name}.{suffix}", receipt, rows, truncated)
 
 
 def _authorise(platform: Platform, actor: Actor, request: QueryRequest, delivery: Delivery) -> service.Authorised:
