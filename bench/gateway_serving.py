@@ -92,6 +92,7 @@ from sluice.lake.queries import data_file, serving_version
 from sluice.lake.schemas import IngestOptions, OnError, VersionStatus
 from sluice.platform import Platform, initialise
 from sluice.settings import Settings
+from sluice.sharing import service as sharing
 
 PURPOSE = "identity verification"
 CONSUMER = "civil"
@@ -166,7 +167,7 @@ def load_platform(folder: Path) -> Platform:
             SYSTEM,
             data=UserCreate(username=ANALYST, display_name="Bench verifier", org_code=CONSUMER, roles=[Role.CONSUMER]),
         )
-        service.create_grant(
+        sharing.create_grant(
             session,
             SYSTEM,
             data=GrantCreate(

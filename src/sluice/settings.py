@@ -97,9 +97,36 @@ class Settings(BaseSettings):
         description="Governed queries, row pages and downloads one API process runs at once; the rest wait their "
         "turn in order (fewer, fairer: on two cores, 16 at once made the slowest wait seconds).",
     )
+    application_answer_days: int = Field(
+        default=10, ge=1, le=90, description="Working days a provider has to answer an application."
+    )
+    objection_answer_days: int = Field(
+        default=5, ge=1, le=90, description="Working days a provider has to answer a data objection."
+    )
+    grant_max_days: int = Field(default=1095, ge=1, description="Longest period one grant may run (renew by applying).")
+    standing_grant_days: int = Field(
+        default=365, ge=1, description="How long a standing grant on an unconditional resource runs before renewal."
+    )
+    holidays_dir: Path | None = Field(
+        default=None,
+        description="Folder of the State Council's holiday lists loaded by the operator (`sluice holidays load`); "
+        "default: <data_dir>/holidays.",
+    )
+    deadline_sweep_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How often the server escalates applications and objections past their deadline (0: never; "
+        "then run `sluice sharing sweep`).",
+    )
     query_threads: int = Field(default=2, ge=1, le=64, description="Threads DuckDB may use for one governed query.")
     spark_master: str = Field(default="local[2]", description="Spark master URL for resources served by Spark.")
     spark_driver_memory: str = Field(default="1g", description="Memory of the Spark driver (its memory cap).")
+    webhook_interval_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often each API process sends due webhook deliveries (0: none; run `sluice webhooks "
+        "deliver` from a scheduler instead).",
+    )
 
     @field_validator("database_url")
     @classmethod

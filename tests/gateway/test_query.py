@@ -15,7 +15,7 @@ from sluice.audit.models import AuditEvent
 from sluice.clock import FixedClock
 from sluice.demo.grants import MARRIAGE_CHECK
 from sluice.errors import Exhausted, Forbidden, Invalid
-from sluice.gateway import engines, service
+from sluice.gateway import engines
 from sluice.gateway.models import Grant
 from sluice.gateway.querying import query
 from sluice.gateway.schemas import GrantCreate, QueryRequest
@@ -23,6 +23,7 @@ from sluice.identity.actor import Actor
 from sluice.identity.authn import actor_for_user
 from sluice.identity.queries import find_user
 from sluice.platform import Platform
+from sluice.sharing import service as sharing
 from tests.conftest import SYSTEM, bearer
 
 
@@ -151,11 +152,11 @@ def test_grants_are_recorded_by_the_manager_and_checked(demo: Platform) -> None:
     }
     names_only = GrantCreate.model_validate({**base, "fields": ["name"]})
     with demo.transaction() as session, pytest.raises(Forbidden):
-        service.create_grant(session, user(demo, "psb-admin"), data=names_only)
+        sharing.create_grant(session, user(demo, "psb-admin"), data=names_only)
     with demo.transaction() as session, pytest.raises(Invalid, match="no field"):
-        service.create_grant(session, SYSTEM, data=GrantCreate.model_validate({**base, "fields": ["salary"]}))
+        sharing.create_grant(session, SYSTEM, data=GrantCreate.model_validate({**base, "fields": ["salary"]}))
     with demo.transaction() as session, pytest.raises(Invalid, match="masks dates"):
-        service.create_grant(
+        sharing.create_grant(
             session,
             SYSTEM,
             data=GrantCreate.model_validate({**base, "fields": ["name"], "masks": {"name": {"kind": "DATE_YEAR"}}}),
@@ -167,7 +168,7 @@ def test_grants_are_recorded_by_the_manager_and_checked(demo: Platform) -> None:
         "salary > 1",
     ):
         with demo.transaction() as session, pytest.raises(Invalid, match="row filter"):
-            service.create_grant(
+            sharing.create_grant(
                 session, SYSTEM, data=GrantCreate.model_validate({**base, "fields": ["name"], "row_filter": hostile})
             )
 

@@ -10,12 +10,16 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from sluice import __version__
-from sluice.api import auth, catalog, dcat, gateway, health, identity, lake, sources
+from sluice.api import auth, catalog, dcat, gateway, health, identity, inbox, lake, sharing, sources
 from sluice.api.errors import install_error_handlers
 from sluice.compat import ckan
+from sluice.identity.actor import Actor
+from sluice.inbox.webhooks import WebhookDispatcher
+from sluice.periodic import Periodic
 from sluice.platform import Platform
 from sluice.ratelimit import RateLimiter
 from sluice.settings import Settings
+from sluice.sharing.service import sweep_deadlines
 
 DESCRIPTION = """\
 Sluice shares government data safely: a standard catalog, governed access under grants, privacy
@@ -29,6 +33,31 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _background(platform: Platform, owned: bool) -> list[Periodic]:
+    """This process's timers: webhook deliveries and the deadline sweep, each unless its interval is 0. A
+    platform handed in (tests) gets a timer only if its settings name the interval explicitly."""
+    settings = platform.settings
+    chosen = {
+        name: getattr(settings, name)
+        for name in ("webhook_interval_seconds", "deadline_sweep_seconds")
+        if getattr(settings, name) > 0 and (owned or name in settings.model_fields_set)
+    }
+    timers: list[Periodic] = []
+    if "webhook_interval_seconds" in chosen:
+        timers.append(WebhookDispatcher(platform, interval=chosen["webhook_interval_seconds"]))
+    if "deadline_sweep_seconds" in chosen:
+        timers.append(Periodic("sluice-deadlines", lambda: _sweep(platform), interval=chosen["deadline_sweep_seconds"]))
+    for timer in timers:
+        timer.start()
+    return timers
+
+
+def _sweep(platform: Platform) -> bool:
+    with platform.transaction() as session:
+        sweep_deadlines(session, Actor.system(via="timer"))
+    return False
+
+
 def create_app(platform: Platform | None = None, settings: Settings | None = None) -> FastAPI:
     """Build the HTTP application; opens the platform from ``settings`` (or the environment) on start-up."""
 
@@ -39,9 +68,12 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         app.state.login_limiter = RateLimiter(opened.settings.login_attempts_per_minute, opened.clock)
         app.state.anonymous_limiter = RateLimiter(opened.settings.anonymous_queries_per_minute, opened.clock)
         app.state.gateway_slots = anyio.CapacityLimiter(opened.settings.gateway_concurrency)
+        timers = _background(opened, owned)
         try:
             yield
         finally:
+            for timer in timers:
+                await anyio.to_thread.run_sync(timer.stop)
             if owned:
                 app.state.platform.close()
 
@@ -58,8 +90,12 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(identity.router)
     app.include_router(catalog.router)
     app.include_router(lake.router)
+    app.include_router(inbox.router)
     app.include_router(sources.router)
     app.include_router(gateway.router)
+    app.include_router(sharing.applications)
+    app.include_router(sharing.grants)
+    app.include_router(sharing.objections_router)
     app.include_router(dcat.router)
     app.include_router(ckan.router)
     return app

@@ -9,19 +9,19 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import iterate_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlglot import exp
 
-from sluice.api.deps import ActorDep, PlatformDep, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, PlatformDep
 from sluice.catalog.schemas import RESOURCE_CODE_PATTERN
 from sluice.errors import Exhausted, Invalid
 from sluice.gateway import rows, service
 from sluice.gateway.querying import MEDIA, Export, export, query
 from sluice.gateway.receipts import ALGORITHM, Receipt
-from sluice.gateway.schemas import Delivery, GrantCreate, GrantPublic, QueryRequest, QueryResult
+from sluice.gateway.schemas import Delivery, QueryRequest, QueryResult
 
 
 def anonymous_allowed(request: Request, actor: ActorDep) -> None:
@@ -169,13 +169,3 @@ def list_keys(platform: PlatformDep) -> list[PublicKey]:
     """What receipts (and, later, tree heads) are verified with."""
     signer = platform.signer
     return [PublicKey(key_id=signer.key_id, algorithm=ALGORITHM, public_key_pem=signer.public_key_pem)]
-
-
-@router.get("/grants", response_model=list[GrantPublic], summary="Your organisation's grants")
-def list_grants(session: ReadSessionDep, actor: ActorDep) -> list[GrantPublic]:
-    return service.list_my_grants(session, actor)
-
-
-@router.post("/grants", response_model=GrantPublic, status_code=status.HTTP_201_CREATED, summary="Record a grant")
-def create_grant(session: SessionDep, actor: ActorDep, data: GrantCreate) -> GrantPublic:
-    return service.create_grant(session, actor, data=data)

@@ -1,20 +1,16 @@
-"""REST routes of the lake: upload a version, read versions and their reports, decide flagged personal data;
-and the inbox of notices."""
+"""REST routes of the lake: upload a version, read versions and their reports, decide flagged personal data."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from sluice.api.deps import ActorDep, PlatformDep, ReadSessionDep, SessionDep
 from sluice.api.uploads import receive_upload
 from sluice.errors import Invalid
-from sluice.inbox import service as inbox
-from sluice.inbox.service import NoticePublic
 from sluice.lake import permissions, service
 from sluice.lake.ingestion import ingest
 from sluice.lake.schemas import IngestOptions, PiiDecision, VersionPublic
@@ -88,18 +84,3 @@ def decide_pii(
 @router.get("/versions/held", response_model=list[VersionPublic], summary="Versions held for a decision")
 def list_held(session: ReadSessionDep, actor: ActorDep) -> list[VersionPublic]:
     return service.list_held(session, actor)
-
-
-@router.get("/inbox", response_model=list[NoticePublic], tags=["inbox"], summary="Notices for me")
-def list_notices(
-    session: ReadSessionDep,
-    actor: ActorDep,
-    unread: Annotated[bool, Query(description="Only notices not yet read.")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[NoticePublic]:
-    return inbox.list_notices(session, actor, unread_only=unread, limit=limit)
-
-
-@router.post("/inbox/{notice_id}/read", response_model=NoticePublic, tags=["inbox"], summary="Mark a notice read")
-def mark_read(session: SessionDep, actor: ActorDep, notice_id: int) -> NoticePublic:
-    return inbox.mark_read(session, actor, notice_id=notice_id)

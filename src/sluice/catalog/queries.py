@@ -9,10 +9,10 @@ from collections import OrderedDict
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from sluice.catalog.models import DataElement, Resource, ResourceRevision
-from sluice.catalog.schemas import ResourceDescription
+from sluice.catalog.models import DataElement, Resource, ResourceField, ResourceRevision
+from sluice.catalog.schemas import ResourceDescription, ReuseHint
 from sluice.catalog.standards import Validator, builtin_validators, code_list_validator, pattern_validator
-from sluice.catalog.vocab import OpenType
+from sluice.catalog.vocab import OpenType, SharingType
 from sluice.db.session import settings_of
 from sluice.errors import NotFound
 from sluice.identity.actor import Actor
@@ -78,3 +78,40 @@ def element_validator(element: DataElement) -> Validator:
     if element.kind == "pattern" and element.pattern is not None:
         return pattern_validator(element.code, element.pattern)
     return code_list_validator(element.code, json.loads(element.codes or "[]"))
+
+
+def reuse_hints(session: Session, org_id: int, description: ResourceDescription, limit: int = 5) -> list[ReuseHint]:
+    """Published, shared resources of other organisations that hold the data elements ``description`` would
+    collect (at least two of them, or its only one): what the department could apply for instead of collecting
+    the data again from citizens and firms."""
+    elements = {f.data_element for f in description.fields if f.data_element}
+    if not elements:
+        return []
+    rows = session.execute(
+        select(Resource, ResourceField.data_element)
+        .join(ResourceField, ResourceField.resource_id == Resource.id)
+        .where(
+            ResourceField.data_element.in_(sorted(elements)),
+            Resource.visible,
+            Resource.org_id != org_id,
+            Resource.sharing_type != SharingType.NOT_SHARED.value,
+        )
+    ).all()
+    shared: dict[str, tuple[Resource, set[str]]] = {}
+    for resource, element in rows:
+        if element:
+            shared.setdefault(resource.code, (resource, set()))[1].add(element)
+    needed = min(2, len(elements))
+    hints = [
+        ReuseHint(
+            resource=resource.code,
+            title_zh=resource.title_zh,
+            title_en=resource.title_en,
+            organisation=resource.organisation.code,
+            sharing_type=SharingType(resource.sharing_type),
+            data_elements=sorted(found),
+        )
+        for resource, found in shared.values()
+        if len(found) >= needed
+    ]
+    return sorted(hints, key=lambda h: (-len(h.data_elements), h.resource))[:limit]

@@ -113,6 +113,15 @@ class RevisionPublic(BaseModel):
     review_comment: str | None
 
 
+class ReuseHint(BaseModel):
+    resource: str
+    title_zh: str
+    title_en: str
+    organisation: str
+    sharing_type: SharingType
+    data_elements: list[str] = Field(description="The data elements both resources hold.")
+
+
 class ResourcePublic(ResourceDescription):
     """A resource as a caller sees it: the published description, or (for its provider) the working one."""
 
@@ -126,6 +135,11 @@ class ResourcePublic(ResourceDescription):
     published_at: datetime | None
     updated_at: datetime
     pending_revision: int | None = Field(default=None, description="A newer revision under work or review.")
+    could_apply_for: list[ReuseHint] = Field(
+        default_factory=list,
+        description="On registration and edits: shared resources of other departments holding the same data "
+        "elements. Data that can be obtained by sharing must not be collected again.",
+    )
 
 
 class ResourceSummary(BaseModel):

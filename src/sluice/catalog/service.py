@@ -23,7 +23,7 @@ from sluice.catalog.models import (
     ResourceSearch,
     ResourceTag,
 )
-from sluice.catalog.queries import element_validator, find_resource, visible_to
+from sluice.catalog.queries import element_validator, find_resource, reuse_hints, visible_to
 from sluice.catalog.rules import check_description
 from sluice.catalog.schemas import (
     DataElementCreate,
@@ -46,6 +46,7 @@ from sluice.errors import Conflict, Invalid, NotFound
 from sluice.identity.actor import Actor
 from sluice.identity.models import Organisation
 from sluice.identity.queries import find_organisation
+from sluice.inbox.post import notify
 from sluice.usecase import use_case
 
 EDITABLE = {RevisionStatus.DRAFT.value, RevisionStatus.RETURNED.value}
@@ -79,8 +80,26 @@ def register_resource(session: Session, actor: Actor, *, data: ResourceCreate) -
         session.flush()
         session.add(_revision(resource, 1, description, actor, at))
     _index(session, resource, description)
-    record(session, actor, "resource.register", f"resource:{data.code}", revision=1)
-    return _public(session, resource)
+    hints = reuse_hints(session, org.id, description)
+    record(
+        session,
+        actor,
+        "resource.register",
+        f"resource:{data.code}",
+        revision=1,
+        could_apply_for=[h.resource for h in hints],
+    )
+    if hints:
+        notify(
+            session,
+            kind="resource.recollection",
+            target=f"resource:{data.code}",
+            message=f"{data.code} would collect data already shared by other departments: apply for "
+            f"{', '.join(h.resource for h in hints)} instead of collecting it again",
+            org_id=org.id,
+            detail={"resources": [h.resource for h in hints]},
+        )
+    return _public(session, resource).model_copy(update={"could_apply_for": hints})
 
 
 @use_case(can.can_edit)
@@ -108,7 +127,9 @@ def update_resource(session: Session, actor: Actor, *, code: str, data: Resource
     if not resource.visible:
         _set_card(session, resource, data, RevisionStatus.DRAFT)
     record(session, actor, "resource.update", f"resource:{code}", revision=number)
-    return _public(session, resource)
+    return _public(session, resource).model_copy(
+        update={"could_apply_for": reuse_hints(session, resource.org_id, data)}
+    )
 
 
 @use_case(can.can_submit)

@@ -14,9 +14,11 @@ def metadata() -> MetaData:
     from sluice.identity import models as _identity
     from sluice.inbox import models as _inbox
     from sluice.lake import models as _lake
+    from sluice.objections import models as _objections
+    from sluice.sharing import models as _sharing
     from sluice.sources import models as _sources
 
-    del _audit, _catalog, _gateway, _identity, _inbox, _lake, _sources
+    del _audit, _catalog, _gateway, _identity, _inbox, _lake, _objections, _sharing, _sources
     return Base.metadata
 
 

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from sluice.gateway import service
 from sluice.gateway.masks import MaskKind
 from sluice.gateway.schemas import Delivery, GrantCreate, MaskSpec
 from sluice.identity.actor import Actor
+from sluice.sharing import service
 
 MARRIAGE_CHECK = "marriage registration verification"
 DEMO_GRANTS = (

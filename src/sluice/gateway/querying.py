@@ -14,7 +14,7 @@ import hashlib
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from sluice.audit.log import canonical_json
-from sluice.errors import Invalid, SluiceError
+from sluice.errors import Forbidden, Invalid, SluiceError
 from sluice.gateway import engines, service
 from sluice.gateway.receipts import Receipt
 from sluice.gateway.schemas import JSON_DEFAULT_ROWS, JSON_MAX_ROWS, Delivery, QueryRequest, QueryResult
@@ -36,6 +36,7 @@ from sluice.settings import Settings
 SPOOL_BYTES = 8 * 1024**2
 EXPORTS = ".exports"  # transient export files inside the lake (the only folder the engine may write to)
 CHUNK_BYTES = 1024**2
+RECHECK_SECONDS = 1.0
 
 
 def query(platform: Platform, actor: Actor, request: QueryRequest) -> QueryResult:
@@ -82,12 +83,20 @@ class Export:
     receipt: Receipt
     rows: int
     truncated: bool
+    recheck: Callable[[int], None] | None = None  # raises when a grant stopped while streaming (bytes sent so far)
 
     def chunks(self) -> Iterator[bytes]:
+        """The file in chunks; every RECHECK_SECONDS the grants it is sent under are checked again, so a grant
+        suspended or revoked mid-download stops it (the client sees a cut body: fewer bytes than announced)."""
         try:
             self.file.seek(0)
+            sent, checked = 0, time.monotonic()
             while chunk := self.file.read(CHUNK_BYTES):
+                if self.recheck is not None and time.monotonic() - checked >= RECHECK_SECONDS:
+                    self.recheck(sent)
+                    checked = time.monotonic()
                 yield chunk
+                sent += len(chunk)
         finally:
             self.file.close()
 
@@ -131,7 +140,17 @@ def export(
     receipt = _delivered(
         platform, actor, authorised, rows=rows, truncated=truncated, digest=sink.digest.hexdigest(), started=started
     )
-    return _export(sink.file, fmt, authorised, receipt, size=sink.size, rows=rows, truncated=truncated)
+    return _export(
+        platform,
+        actor,
+        sink.file,
+        fmt=fmt,
+        authorised=authorised,
+        receipt=receipt,
+        size=sink.size,
+        rows=rows,
+        truncated=truncated,
+    )
 
 
 def _export_by_copy(
@@ -171,7 +190,17 @@ def _export_by_copy(
     receipt = _delivered(
         platform, actor, authorised, rows=written, truncated=truncated, digest=digest.hexdigest(), started=started
     )
-    return _export(file, fmt, authorised, receipt, size=file.tell(), rows=written, truncated=truncated)
+    return _export(
+        platform,
+        actor,
+        file,
+        fmt=fmt,
+        authorised=authorised,
+        receipt=receipt,
+        size=file.tell(),
+        rows=written,
+        truncated=truncated,
+    )
 
 
 def _delivered(
@@ -198,18 +227,34 @@ def _delivered(
 
 
 def _export(
+    platform: Platform,
+    actor: Actor,
     file: IO[bytes],
+    *,
     fmt: str,
     authorised: service.Authorised,
     receipt: Receipt,
-    *,
     size: int,
     rows: int,
     truncated: bool,
 ) -> Export:
     media_type, suffix = MEDIA[fmt]
     name = "-".join(authorised.resources) or "answer"
-    return Export(file, size, media_type, f"{name}.{suffix}", receipt, rows, truncated)
+    recheck = _recheck(platform, actor, authorised) if authorised.grants else None
+    return Export(file, size, media_type, f"{name}.{suffix}", receipt, rows, truncated, recheck)
+
+
+def _recheck(platform: Platform, actor: Actor, authorised: service.Authorised) -> Callable[[int], None]:
+    def check(sent: int) -> None:
+        with platform.reading() as session:
+            problem = service.stopped_grant(session, actor, grants=list(authorised.grants))
+        if problem is None:
+            return
+        with platform.transaction() as session:
+            service.record_stop(session, actor, authorised=authorised, sent=sent, reason=problem)
+        raise Forbidden(f"{problem}; the download was stopped", grants=authorised.grants)
+
+    return check
 
 
 def _authorise(platform: Platform, actor: Actor, request: QueryRequest, delivery: Delivery) -> service.Authorised:

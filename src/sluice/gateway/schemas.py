@@ -37,12 +37,17 @@ class GrantCreate(BaseModel):
     valid_until: datetime
     quota: int | None = Field(default=None, ge=1, description="Calls allowed over the grant's life.")
     delivery: list[Delivery] = Field(default_factory=lambda: [Delivery.QUERY])
+    legal_basis: str = Field(default="", max_length=1000)
+    delete_after_days: int | None = Field(default=None, ge=1, le=3650)
 
 
 class GrantPublic(BaseModel):
     id: int
     resource: str
+    assigner: str
     assignee: str
+    application: int | None = Field(description="The application it answers (null: standing or recorded at the shell).")
+    standing: bool = Field(description="Issued by the platform on first use of an unconditional resource.")
     fields: list[str]
     masks: dict[str, MaskSpec]
     row_filter: str | None
@@ -51,8 +56,13 @@ class GrantPublic(BaseModel):
     valid_until: datetime
     quota: int | None
     calls_used: int
+    calls_left: int | None = Field(description="Calls left of the quota (null: no quota).")
     delivery: list[Delivery]
+    legal_basis: str
+    obligations: dict[str, Any]
+    terms_digest: str = Field(description="SHA-256 of the contract's terms: see GET /api/v1/grants/{id}/contract.")
     status: str
+    status_reason: str | None
 
 
 class QueryRequest(BaseModel):

@@ -1,5 +1,4 @@
-"""Use cases of the gateway: grants (created directly until the sharing workflow of issue 6), and the three
-steps of a governed query — authorise (rules 1–3 and 6: parse, check, resolve grants, reserve a call,
+"""Use cases of the gateway: the three steps of a governed query — authorise (rules 1–3 and 6: parse, check, resolve grants, reserve a call,
 rewrite), then, after the engine ran with no transaction open, record the delivery or the refusal.
 """
 
@@ -7,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,28 +15,25 @@ from sqlglot import exp, parse_one
 
 from sluice.audit.log import record
 from sluice.catalog.models import Resource
-from sluice.catalog.queries import current_description, find_resource, serving_description, visible_to
-from sluice.catalog.vocab import SQL_TYPES, FieldType, OpenType
+from sluice.catalog.queries import serving_description, visible_to
+from sluice.catalog.schemas import ResourceDescription
+from sluice.catalog.vocab import SQL_TYPES, OpenType
 from sluice.db.session import now, settings_of, signer_of
 from sluice.errors import Exhausted, Forbidden, Invalid, NotFound, SluiceError
 from sluice.gateway import permissions as can
 from sluice.gateway.engines import Target
-from sluice.gateway.masks import MaskKind
 from sluice.gateway.models import Grant
 from sluice.gateway.placement import place
 from sluice.gateway.plans import PLANS, plan_key
-from sluice.gateway.policy import DIALECT, check_query, check_tree
+from sluice.gateway.policy import DIALECT, check_tree
 from sluice.gateway.receipts import Receipt, sign
 from sluice.gateway.rewrite import GrantedView, Masking, check_physical, govern
-from sluice.gateway.schemas import Delivery, GrantCreate, GrantPublic, MaskSpec, QueryRequest
+from sluice.gateway.schemas import Delivery, MaskSpec, QueryRequest
 from sluice.gateway.shapes import shape_of
+from sluice.gateway.terms import default_masks
 from sluice.identity.actor import Actor
-from sluice.identity.models import Organisation
-from sluice.identity.queries import find_organisation
+from sluice.sharing.standing import issue_standing_grant, may_stand
 from sluice.usecase import use_case
-
-DATE_MASKS = {MaskKind.MASK_DATE_SHOW_YEAR, MaskKind.DATE_YEAR, MaskKind.DATE_MONTH}
-NUMBER_MASKS = {MaskKind.NUMBER_RANGE}
 
 
 @dataclass(frozen=True)
@@ -64,76 +59,6 @@ class RowFields:
 
     fields: list[str]
     keys: list[str]
-
-
-# --- grants ----------------------------------------------------------------------------------------------
-
-
-@use_case(can.can_grant)
-def create_grant(session: Session, actor: Actor, *, data: GrantCreate) -> GrantPublic:
-    """Record a grant directly (the manager, or the shell; issue 6 adds applications and approvals)."""
-    resource = find_resource(session, data.resource)
-    assignee = find_organisation(session, data.assignee)
-    description = current_description(session, resource)
-    fields = {f.name: f for f in description.fields}
-    unknown = [name for name in [*data.fields, *data.masks] if name not in fields]
-    if unknown:
-        raise Invalid(f"{data.resource} has no field(s) {', '.join(unknown)}", field="fields")
-    for name, spec in data.masks.items():
-        kind = fields[name].type
-        if spec.kind in DATE_MASKS and kind not in (FieldType.DATE, FieldType.TIMESTAMP):
-            raise Invalid(f"{spec.kind.value} masks dates; {name} is {kind.value}", field="masks")
-        if spec.kind in NUMBER_MASKS and kind not in (FieldType.INTEGER, FieldType.DECIMAL):
-            raise Invalid(f"{spec.kind.value} masks numbers; {name} is {kind.value}", field="masks")
-    if data.valid_until <= data.valid_from:
-        raise Invalid("a grant must end after it starts", field="valid_until")
-    if data.row_filter:
-        _check_row_filter(data.row_filter, list(fields))
-    ordered = [name for name in fields if name in data.fields]
-    grant = Grant(
-        resource_id=resource.id,
-        assignee_org_id=assignee.id,
-        fields_json=json.dumps(ordered),
-        masks_json=json.dumps({k: v.model_dump(mode="json") for k, v in data.masks.items()}),
-        row_filter=data.row_filter,
-        purpose=data.purpose.strip(),
-        valid_from=data.valid_from,
-        valid_until=data.valid_until,
-        quota=data.quota,
-        calls_used=0,
-        delivery_json=json.dumps([d.value for d in data.delivery]),
-        status="active",
-        key_hex=secrets.token_hex(32),
-        created_by=actor.username,
-        created_at=now(session),
-    )
-    session.add(grant)
-    session.flush()
-    record(
-        session,
-        actor,
-        "grant.create",
-        f"grant:{grant.id}",
-        resource=data.resource,
-        assignee=data.assignee,
-        fields=ordered,
-        masks={k: v.kind.value for k, v in data.masks.items()},
-        purpose=grant.purpose,
-    )
-    return _public(grant, resource.code, assignee.code)
-
-
-@use_case(can.can_list_grants)
-def list_my_grants(session: Session, actor: Actor) -> list[GrantPublic]:
-    """The grants held by the caller's organisation, with calls used."""
-    rows = session.execute(
-        select(Grant, Resource.code, Organisation.code)
-        .join(Resource, Resource.id == Grant.resource_id)
-        .join(Organisation, Organisation.id == Grant.assignee_org_id)
-        .where(Grant.assignee_org_id == (actor.org_id if actor.org_id is not None else -1))
-        .order_by(Grant.id)
-    ).all()
-    return [_public(grant, code, org) for grant, code, org in rows]
 
 
 # --- a governed query --------------------------------------------------------------------------------------
@@ -195,11 +120,13 @@ def fields_for(session: Session, actor: Actor, *, code: str, purpose: str) -> Ro
     description = serving_description(session, resource)
     names = [f.name for f in description.fields]
     key = [f.name for f in description.fields if f.primary_key]
-    if resource.visible and resource.open_type == OpenType.OPEN.value:
+    if _sees_whole(actor, resource):
         return RowFields(names, key or names)
-    grant = _active_grant(session, actor, resource, purpose)
-    granted = set(json.loads(grant.fields_json))
-    masked = set(json.loads(grant.masks_json))
+    grant = _active_grant(session, actor, resource, purpose, issue=False)
+    if grant is None:  # a standing grant will be issued when the page is asked for: every field, sensitive masked
+        granted, masked = set(names), set(default_masks(description.fields, names))
+    else:
+        granted, masked = set(json.loads(grant.fields_json)), set(json.loads(grant.masks_json))
     shown = [name for name in names if name in granted]
     unique = bool(key) and all(name in granted and name not in masked for name in key)
     return RowFields(shown, key if unique else shown)  # a masked key is no longer unique: order by every field
@@ -259,6 +186,34 @@ def record_delivery(
 
 
 @use_case(can.can_query)
+def stopped_grant(session: Session, actor: Actor, *, grants: list[int]) -> str | None:
+    """Why one of ``grants`` no longer allows use (suspended, revoked, expired), or None while all still do."""
+    at = now(session)
+    for grant in session.scalars(select(Grant).where(Grant.id.in_(grants)).order_by(Grant.id)):
+        if grant.status != "active":
+            return f"grant {grant.id} was {grant.status}"
+        if at >= grant.valid_until:
+            return f"grant {grant.id} expired"
+    return None
+
+
+@use_case(can.can_query)
+def record_stop(session: Session, actor: Actor, *, authorised: Authorised, sent: int, reason: str) -> None:
+    """A delivery cut short because its grant stopped while it streamed: the log says how much was sent."""
+    record(
+        session,
+        actor,
+        "gateway.stop",
+        ",".join(f"resource:{c}" for c in authorised.resources),
+        grants=authorised.grants,
+        purpose=authorised.purpose,
+        query_digest=authorised.query_digest,
+        bytes_sent=sent,
+        reason=reason,
+    )
+
+
+@use_case(can.can_query)
 def record_refusal(session: Session, actor: Actor, *, request: QueryRequest, error: SluiceError) -> None:
     """Denied attempts are evidence too (the auditor's console lists them)."""
     digest = hashlib.sha256(request.sql.encode("utf-8")).hexdigest()
@@ -291,9 +246,10 @@ def _view_for(
     key = tuple(f.name for f in description.fields if f.primary_key)
     placed = place(session, resource, {f.name: f.type for f in description.fields}, lake_dir, key)
     relation = placed.relation
-    if resource.visible and resource.open_type == OpenType.OPEN.value:
+    if _sees_whole(actor, resource):
         return GrantedView(resource.code, relation, types, frozenset(types)), None, placed.target
-    grant = _active_grant(session, actor, resource, purpose, delivery)
+    grant = _active_grant(session, actor, resource, purpose, delivery, description=description)
+    assert grant is not None  # issue=True: a grant, or a refusal
     fields = json.loads(grant.fields_json)
     masks = {k: MaskSpec.model_validate(v) for k, v in json.loads(grant.masks_json).items()}
     view = GrantedView(
@@ -333,9 +289,26 @@ def _together(target: Target | None, placed: Target, code: str, views: dict[str,
     return target.merged(placed)
 
 
+def _sees_whole(actor: Actor, resource: Resource) -> bool:
+    """Open data is everyone's; a department's own data is its own accounts' (no grant: it holds it)."""
+    if resource.visible and resource.open_type == OpenType.OPEN.value:
+        return True
+    return actor.is_user and actor.org_id is not None and actor.org_id == resource.org_id
+
+
 def _active_grant(
-    session: Session, actor: Actor, resource: Resource, purpose: str, delivery: Delivery = Delivery.QUERY
-) -> Grant:
+    session: Session,
+    actor: Actor,
+    resource: Resource,
+    purpose: str,
+    delivery: Delivery = Delivery.QUERY,
+    *,
+    description: ResourceDescription | None = None,
+    issue: bool = True,
+) -> Grant | None:
+    """The caller's live grant for ``resource`` and ``purpose`` that allows ``delivery``; for an unconditional
+    resource and a department's consumer, a standing grant issued now (``issue``) or None (to be issued);
+    otherwise a refusal saying what is missing."""
     at = now(session)
     candidates = session.scalars(
         select(Grant).where(
@@ -343,18 +316,25 @@ def _active_grant(
             Grant.assignee_org_id == (actor.org_id if actor.org_id is not None else -1),
         )
     ).all()
-    how = f"apply for {resource.code} (its provider answers applications), or query open data"
-    if not candidates:
-        raise Forbidden(f"you have no grant for {resource.code}: {how}", resource=resource.code)
     live = [g for g in candidates if g.status == "active" and g.valid_from <= at < g.valid_until]
-    if not live:
-        states = sorted({g.status if g.status != "active" else "expired or not yet valid" for g in candidates})
-        raise Forbidden(f"your grant for {resource.code} is {', '.join(states)}: {how}", resource=resource.code)
     wanted = " ".join(purpose.split()).casefold()
-    matching = [g for g in live if " ".join(g.purpose.split()).casefold() == wanted]
+    matching = [g for g in live if _same(g.purpose, wanted)]
     for grant in matching:
         if delivery.value in json.loads(grant.delivery_json):
             return grant
+    stopped = [g for g in candidates if g.standing and g.status != "active" and _same(g.purpose, wanted)]
+    if may_stand(actor, resource) and not stopped and not any(g.standing for g in matching):
+        if not issue:
+            return None
+        return issue_standing_grant(
+            session, actor, resource, description or serving_description(session, resource), purpose
+        )
+    how = f"apply for {resource.code} (its provider answers applications), or query open data"
+    if not candidates:
+        raise Forbidden(f"you have no grant for {resource.code}: {how}", resource=resource.code)
+    if not live:
+        states = sorted({g.status if g.status != "active" else "expired or not yet valid" for g in candidates})
+        raise Forbidden(f"your grant for {resource.code} is {', '.join(states)}: {how}", resource=resource.code)
     if matching:
         raise Forbidden(
             f"your grant for {resource.code} does not include delivery by {delivery.value}; ask the provider for it",
@@ -368,6 +348,10 @@ def _active_grant(
     )
 
 
+def _same(purpose: str, wanted: str) -> bool:
+    return " ".join(purpose.split()).casefold() == wanted
+
+
 def _reserve_call(session: Session, grant: Grant, code: str) -> None:
     """Take one call of the quota atomically (two concurrent calls cannot both take the last one)."""
     statement = update(Grant).where(Grant.id == grant.id).values(calls_used=Grant.calls_used + 1)
@@ -379,42 +363,3 @@ def _reserve_call(session: Session, grant: Grant, code: str) -> None:
 
 def _condition(text: str) -> exp.Expr:
     return parse_one(text, dialect=DIALECT)
-
-
-def _check_row_filter(text: str, fields: list[str]) -> None:
-    """A row filter is a condition over the resource's own fields, held to rule 1's allow-lists."""
-    try:
-        condition = parse_one(text, dialect=DIALECT)
-    except Exception as exc:  # sqlglot's parse and token errors
-        raise Invalid(f"the row filter cannot be parsed: {str(exc).splitlines()[0]}", field="row_filter") from None
-    if isinstance(condition, exp.Query) or not isinstance(condition, exp.Condition):
-        raise Invalid("the row filter must be a condition, e.g. division_code LIKE '110105%'", field="row_filter")
-    probe = exp.select("1").from_("x.y").where(condition)
-    try:
-        checked = check_query(probe.sql(dialect=DIALECT), lambda code: code == "x.y")
-    except SluiceError as exc:
-        raise Invalid(f"the row filter is not allowed: {exc.message}", field="row_filter") from None
-    names = {c.name for c in checked.tree.find_all(exp.Column)}
-    unknown = sorted(names - set(fields))
-    if unknown:
-        raise Invalid(f"the row filter names unknown field(s) {', '.join(unknown)}", field="row_filter")
-    if len(list(checked.tree.find_all(exp.Select))) != 1:
-        raise Invalid("the row filter must be a plain condition (no subqueries)", field="row_filter")
-
-
-def _public(grant: Grant, resource: str, assignee: str) -> GrantPublic:
-    return GrantPublic(
-        id=grant.id,
-        resource=resource,
-        assignee=assignee,
-        fields=json.loads(grant.fields_json),
-        masks={k: MaskSpec.model_validate(v) for k, v in json.loads(grant.masks_json).items()},
-        row_filter=grant.row_filter,
-        purpose=grant.purpose,
-        valid_from=grant.valid_from,
-        valid_until=grant.valid_until,
-        quota=grant.quota,
-        calls_used=grant.calls_used,
-        delivery=[Delivery(d) for d in json.loads(grant.delivery_json)],
-        status=grant.status,
-    )

@@ -1,0 +1,1 @@
+"""Sharing: applications, grants as contracts, objections, working-day deadlines."""
