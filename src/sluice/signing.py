@@ -1,10 +1,18 @@
-"""The platform's Ed25519 signing key: generated once by ``sluice init``, kept in a 0600 file."""
+"""The platform's Ed25519 signing key: generated once by ``sluice init``, kept in a 0600 file.
+
+A signer loaded from the key file follows it: when the key is rotated (two people's decision, see
+``sluice.controls``) every process signs with the new key from its next signature on, without a restart. The
+public halves of retired keys stay in ``keys/retired/`` so that everything signed before still verifies.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import stat
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -13,17 +21,40 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sluice.errors import NotInitialised
 
 KEY_FILE_MODE = 0o600
+RETIRED = "retired"
 
 
 class Signer:
-    """Signs with the platform key; publishes the public half and its id."""
+    """Signs with the platform key; publishes the public half and its id. Given the key file's ``path``, it
+    reloads the key when the file is replaced (a rotation)."""
 
-    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+    def __init__(self, private_key: Ed25519PrivateKey, path: Path | None = None) -> None:
+        self._path = path
+        self._stamp = _stamp(path) if path is not None else None
+        self._lock = threading.Lock()
+        self._use(private_key)
+
+    def _use(self, private_key: Ed25519PrivateKey) -> None:
         self._private_key = private_key
-        self.public_key: Ed25519PublicKey = private_key.public_key()
+        self._public_key: Ed25519PublicKey = private_key.public_key()
+
+    def _fresh(self) -> None:
+        if self._path is None:
+            return
+        stamp = _stamp(self._path)
+        if stamp != self._stamp:
+            with self._lock:
+                self._use(_load_private_key(self._path))
+                self._stamp = stamp
 
     def sign(self, message: bytes) -> bytes:
+        self._fresh()
         return self._private_key.sign(message)
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        self._fresh()
+        return self._public_key
 
     @property
     def public_key_raw(self) -> bytes:
@@ -38,7 +69,52 @@ class Signer:
     @property
     def key_id(self) -> str:
         """First 16 hex digits of SHA-256 over the raw public key: names the key in receipts and tree heads."""
-        return hashlib.sha256(self.public_key_raw).hexdigest()[:16]
+        return key_id_of(self.public_key)
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    key_id: str
+    public_key_pem: str
+    retired_at: datetime | None  # None: the key signing now
+
+
+def key_id_of(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def rotate_key_file(path: Path) -> tuple[str, str]:
+    """Replace the key at ``path`` with a fresh one, keeping the old public half in ``retired/`` beside it.
+    The new key is written in full before it atomically takes the old one's name. Returns (old id, new id)."""
+    old = _load_private_key(path).public_key()
+    retired = path.parent / RETIRED
+    retired.mkdir(mode=0o700, exist_ok=True)
+    old_id = key_id_of(old)
+    pem = old.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (retired / f"{old_id}.pem").write_bytes(pem)
+    fresh = path.with_name(path.name + ".new")
+    fresh.unlink(missing_ok=True)
+    generate_key_file(fresh)
+    new_id = key_id_of(_load_private_key(fresh).public_key())
+    os.replace(fresh, path)
+    return old_id, new_id
+
+
+def published_keys(signer: Signer, keys_dir: Path) -> list[PublishedKey]:
+    """The key signing now, then every retired key, newest first: what any signature is checked against."""
+    keys = [PublishedKey(signer.key_id, signer.public_key_pem, None)]
+    retired = keys_dir / RETIRED
+    found = sorted(retired.glob("*.pem"), key=lambda p: p.stat().st_mtime, reverse=True) if retired.is_dir() else []
+    for file in found:
+        at = datetime.fromtimestamp(file.stat().st_mtime, UTC)
+        keys.append(PublishedKey(file.stem, file.read_text("ascii"), at))
+    return keys
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    found = path.stat()
+    return found.st_ino, found.st_mtime_ns
 
 
 def generate_key_file(path: Path) -> None:
@@ -72,7 +148,7 @@ def load_signer(path: Path) -> Signer:
     problem = key_file_problem(path)
     if problem:
         raise NotInitialised(problem, path=str(path))
-    return Signer(_load_private_key(path))
+    return Signer(_load_private_key(path), path)
 
 
 def _load_private_key(path: Path) -> Ed25519PrivateKey:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from sluice import __version__
-from sluice.api import auth, catalog, dcat, gateway, health, identity, inbox, lake, sharing, sources
+from sluice.api import auth, catalog, controls, dcat, gateway, health, identity, inbox, lake, sharing, sources
 from sluice.api.errors import install_error_handlers
 from sluice.compat import ckan
 from sluice.identity.actor import Actor
@@ -96,6 +96,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(sharing.applications)
     app.include_router(sharing.grants)
     app.include_router(sharing.objections_router)
+    app.include_router(controls.router)
     app.include_router(dcat.router)
     app.include_router(ckan.router)
     return app

@@ -6,6 +6,7 @@ import base64
 import functools
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -22,6 +23,7 @@ from sluice.gateway import rows, service
 from sluice.gateway.querying import MEDIA, Export, export, query
 from sluice.gateway.receipts import ALGORITHM, Receipt
 from sluice.gateway.schemas import Delivery, QueryRequest, QueryResult
+from sluice.signing import published_keys
 
 
 def anonymous_allowed(request: Request, actor: ActorDep) -> None:
@@ -162,10 +164,14 @@ class PublicKey(BaseModel):
     key_id: str
     algorithm: str
     public_key_pem: str
+    retired_at: datetime | None = Field(description="When it stopped signing (null: the key signing now).")
 
 
-@router.get("/keys", response_model=list[PublicKey], summary="The platform's public signing key")
+@router.get("/keys", response_model=list[PublicKey], summary="The platform's public signing keys")
 def list_keys(platform: PlatformDep) -> list[PublicKey]:
-    """What receipts (and, later, tree heads) are verified with."""
-    signer = platform.signer
-    return [PublicKey(key_id=signer.key_id, algorithm=ALGORITHM, public_key_pem=signer.public_key_pem)]
+    """What receipts, contracts (and, later, tree heads) are verified with: the key signing now, then the retired
+    ones (a signature names its key by ``key_id``)."""
+    return [
+        PublicKey(key_id=k.key_id, algorithm=ALGORITHM, public_key_pem=k.public_key_pem, retired_at=k.retired_at)
+        for k in published_keys(platform.signer, platform.settings.keys_dir)
+    ]

@@ -39,10 +39,10 @@ from sluice.catalog.schemas import (
     SearchResult,
 )
 from sluice.catalog.standards import builtin_validators, check_pattern
-from sluice.catalog.vocab import Format, RevisionStatus
+from sluice.catalog.vocab import Format, Grade, RevisionStatus
 from sluice.db.errors import unique
 from sluice.db.session import now
-from sluice.errors import Conflict, Invalid, NotFound
+from sluice.errors import Conflict, Forbidden, Invalid, NotFound
 from sluice.identity.actor import Actor
 from sluice.identity.models import Organisation
 from sluice.identity.queries import find_organisation
@@ -159,6 +159,8 @@ def review_resource(session: Session, actor: Actor, *, code: str, decision: Revi
         raise Conflict(f"{code} has no revision waiting for review (revision {latest.number} is {latest.status})")
     if decision.decision == "return" and not decision.comment.strip():
         raise Invalid("returning a revision needs a comment telling the provider what to change", field="comment")
+    if decision.decision == "publish":
+        _two_people_for_grades(session, actor, resource, latest)
     at = now(session)
     latest.reviewed_by, latest.reviewed_at, latest.review_comment = actor.username, at, decision.comment or None
     if decision.decision == "return":
@@ -176,6 +178,25 @@ def review_resource(session: Session, actor: Actor, *, code: str, decision: Revi
         comment=decision.comment,
     )
     return _public(session, resource)
+
+
+def _two_people_for_grades(session: Session, actor: Actor, resource: Resource, revision: ResourceRevision) -> None:
+    """Publishing a resource as core data, or changing its grade, takes two people of different roles: the
+    provider who wrote the revision and a manager who is not that person (never the shell alone)."""
+    grade = ResourceDescription.model_validate_json(revision.description).grade
+    before = None
+    if resource.published_revision is not None:
+        published = _revision_of(session, resource, resource.published_revision)
+        before = ResourceDescription.model_validate_json(published.description).grade
+    if grade is not Grade.CORE and (before is None or before == grade):
+        return
+    if not actor.is_user or actor.username == revision.created_by:
+        raise Forbidden(
+            f"publishing {resource.code} as {grade.value} data"
+            + (f" (it was {before.value})" if before is not None and before != grade else "")
+            + " takes two people: its provider's revision, and a manager's review by another account",
+            rule="two_person",
+        )
 
 
 def _publish(session: Session, resource: Resource, revision: ResourceRevision, at: datetime) -> None:

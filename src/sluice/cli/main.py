@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sluice import __version__
-from sluice.cli import catalog, demo, gateway, holidays, identity, lake, sharing, sources, webhooks
+from sluice.cli import catalog, controls, demo, gateway, holidays, identity, lake, sharing, sources, webhooks
 from sluice.cli.context import ACT_AS, err, fail, out, settings
 from sluice.db import migrate as migrations
 from sluice.db.engine import create_db_engine, redact_url
@@ -40,6 +40,7 @@ app.add_typer(sharing.objections_app, name="objections")
 app.add_typer(sharing.sharing, name="sharing")
 app.add_typer(holidays.holidays, name="holidays")
 app.add_typer(webhooks.webhooks, name="webhooks")
+app.add_typer(controls.controls, name="controls")
 app.command("query")(gateway.query_command)
 app.command("ingest")(lake.ingest_command)
 app.command("inbox")(lake.inbox_command)

@@ -9,6 +9,7 @@ def metadata() -> MetaData:
     """The complete schema (used by Alembic autogenerate and by the schema-drift test)."""
     from sluice.audit import models as _audit
     from sluice.catalog import models as _catalog
+    from sluice.controls import models as _controls
     from sluice.db.base import Base
     from sluice.gateway import models as _gateway
     from sluice.identity import models as _identity
@@ -18,7 +19,7 @@ def metadata() -> MetaData:
     from sluice.sharing import models as _sharing
     from sluice.sources import models as _sources
 
-    del _audit, _catalog, _gateway, _identity, _inbox, _lake, _objections, _sharing, _sources
+    del _audit, _catalog, _controls, _gateway, _identity, _inbox, _lake, _objections, _sharing, _sources
     return Base.metadata
 
 

@@ -36,6 +36,7 @@ class VersionStatus(StrEnum):
     REJECTED = "rejected"  # the data broke the rules; nothing served
     FAILED = "failed"  # the ingestion could not finish (bad file, crash, disk full); nothing served
     EXPIRED = "expired"  # superseded and past its retention: files removed, record kept
+    DELETED = "deleted"  # removed by two people's decision (dual control): files removed, record kept
 
 
 class IngestOptions(BaseModel):

@@ -1,0 +1,68 @@
+"""`sluice controls`: critical actions under dual control, from the shell, as the accounts that take them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sluice.cli.context import acting, err, out, reading, reports_errors, transaction
+from sluice.controls import service
+from sluice.controls.schemas import ActionKind, ActionRequest, Decision
+
+controls = typer.Typer(
+    help="Critical actions one person asks for and another confirms (delete a version, rotate the key).",
+    no_args_is_help=True,
+)
+Id = Annotated[int, typer.Argument(help="The request's number.")]
+
+
+@controls.command("ask")
+@reports_errors
+def controls_ask(
+    context: typer.Context,
+    kind: Annotated[ActionKind, typer.Argument(help="version.delete or key.rotate.")],
+    target: Annotated[str, typer.Argument(help="CODE@NUMBER for a version; signing-key for the key.")],
+    reason: Annotated[str, typer.Option(help="Why: the second person decides on it.")],
+) -> None:
+    """Ask for a critical action (`sluice --as NAME controls ask …`)."""
+    with transaction() as session:
+        asked = service.ask_for_action(
+            session, acting(session, context), data=ActionRequest(kind=kind, target=target, reason=reason)
+        )
+    err.print(
+        f"request {asked.id}: {asked.kind.value} {asked.target} waits for a second person until {asked.expires_at}"
+    )
+
+
+@controls.command("list")
+@reports_errors
+def controls_list(context: typer.Context, status: Annotated[str | None, typer.Option()] = None) -> None:
+    with reading() as session:
+        found = service.list_actions(session, acting(session, context), status=status)
+    table = Table("id", "kind", "target", "asked by", "status", "decided by", title="critical actions")
+    for a in found:
+        table.add_row(str(a.id), a.kind.value, a.target, a.requested_by, a.status, a.decided_by or "")
+    out.print(table)
+
+
+@controls.command("confirm")
+@reports_errors
+def controls_confirm(context: typer.Context, action_id: Id, reason: Annotated[str, typer.Option()] = "") -> None:
+    """Confirm, as the second person; the action is carried out at once."""
+    with transaction() as session:
+        done = service.confirm_action(
+            session, acting(session, context), action_id=action_id, decision=Decision(reason=reason)
+        )
+    err.print(f"request {done.id}: {done.status} {done.result or ''}")
+
+
+@controls.command("refuse")
+@reports_errors
+def controls_refuse(context: typer.Context, action_id: Id, reason: Annotated[str, typer.Option()] = "") -> None:
+    with transaction() as session:
+        done = service.refuse_action(
+            session, acting(session, context), action_id=action_id, decision=Decision(reason=reason)
+        )
+    err.print(f"request {done.id}: {done.status}")
