@@ -21,8 +21,11 @@ from sluice.identity.authn import verify_login
 from sluice.identity.roles import PLATFORM_ROLES
 from sluice.lake import service as lake
 from sluice.lake.queries import data_file, serving_version
+from sluice.objections import service as objections
 from sluice.platform import Platform
 from sluice.settings import Settings
+from sluice.sharing import service as sharing
+from sluice.sharing.contracts import contract_problems
 from tests.conftest import SYSTEM
 
 DEPARTMENTS = ["psb", "civil", "nra", "amr", "tax", "health", "transport", "court"]
@@ -147,3 +150,20 @@ def test_the_demo_data_is_loaded_with_its_known_flaws_found(demo: Platform) -> N
         .fetchone()
     )
     assert disagreeing == (flaws.mismatched_birth,)
+
+
+def test_the_demo_shows_the_sharing_workflow_in_every_state(demo: Platform) -> None:
+    auditor = SYSTEM
+    with demo.reading() as session:
+        applications = sharing.list_applications(session, auditor, box="all").items
+        grants = sharing.list_grants(session, auditor, box="all")
+        raised = objections.list_objections(session, auditor, box="all").items
+        contracts = [sharing.get_contract(session, auditor, grant_id=g.id) for g in grants]
+    states = {a.status for a in applications}
+    assert {"pending", "escalated", "approved", "refused"} <= states
+    assert any(a.countersigned_by == "manager" for a in applications)
+    assert any(a.narrowed and a.status == "approved" for a in applications)
+    assert next(a for a in applications if a.status == "escalated").deadline.overdue
+    assert {g.status for g in grants} == {"active", "revoked"}
+    assert {o.status for o in raised} == {"open", "accepted", "rejected"}
+    assert all(contract_problems(c, demo.signer.public_key_pem) == [] for c in contracts)

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from sluice.clock import FixedClock
-from sluice.demo.grants import MARRIAGE_CHECK
+from sluice.demo.grants import MARRIAGE_CHECK, MARRIAGE_GRANT
 from sluice.gateway import querying
 from sluice.gateway.models import Grant
 from sluice.gateway.receipts import Receipt, verify
@@ -69,7 +69,7 @@ def test_a_download_needs_the_download_delivery_mode(demo: Platform, demo_client
     assert "phone" not in downloaded.content.decode("utf-8").splitlines()[0]
     assert downloaded.headers["X-Sluice-Truncated"] == "false"
     with demo.transaction() as session:
-        session.execute(update(Grant).values(delivery_json='["query"]'))
+        session.execute(update(Grant).where(MARRIAGE_GRANT).values(delivery_json='["query"]'))
     refused = demo_client.get("/api/v1/resources/psb.residents/download", params=params, headers=headers)
     assert refused.status_code == 403
     assert "delivery by download" in refused.json()["error"]["message"]

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from sluice.audit.models import AuditEvent
 from sluice.clock import FixedClock
-from sluice.demo.grants import MARRIAGE_CHECK
+from sluice.demo.grants import MARRIAGE_CHECK, MARRIAGE_GRANT
 from sluice.errors import Exhausted, Forbidden, Invalid
 from sluice.gateway import engines
 from sluice.gateway.models import Grant
@@ -95,13 +95,13 @@ def test_open_data_is_answered_to_anyone(demo: Platform) -> None:
 
 def test_quota_and_term_stop_the_very_next_call(demo: Platform, clock: FixedClock) -> None:
     with demo.transaction() as session:
-        grant = session.scalars(select(Grant)).one()
+        grant = session.scalars(select(Grant).where(MARRIAGE_GRANT)).one()
         grant.quota = grant.calls_used + 1
     ask(demo, "civil-analyst", "SELECT count(*) FROM psb.residents")
     with pytest.raises(Exhausted, match="quota"):
         ask(demo, "civil-analyst", "SELECT count(*) FROM psb.residents")
     with demo.transaction() as session:
-        session.execute(update(Grant).values(quota=None))
+        session.execute(update(Grant).where(MARRIAGE_GRANT).values(quota=None))
     clock.advance(timedelta(days=400))
     with pytest.raises(Forbidden, match="expired"):
         ask(demo, "civil-analyst", "SELECT count(*) FROM psb.residents")
@@ -110,7 +110,7 @@ def test_quota_and_term_stop_the_very_next_call(demo: Platform, clock: FixedCloc
 def test_a_revoked_grant_stops_the_next_call(demo: Platform) -> None:
     ask(demo, "civil-analyst", "SELECT count(*) FROM psb.residents")
     with demo.transaction() as session:
-        session.execute(update(Grant).values(status="revoked"))
+        session.execute(update(Grant).where(MARRIAGE_GRANT).values(status="revoked"))
     with pytest.raises(Forbidden, match="revoked"):
         ask(demo, "civil-analyst", "SELECT count(*) FROM psb.residents")
 
@@ -206,14 +206,14 @@ def test_a_cached_plan_is_never_used_after_its_grant_changes(demo: Platform) -> 
     first = ask(demo, "civil-analyst", sql)
     assert ask(demo, "civil-analyst", sql).rows == first.rows  # the second call is answered from the cached plan
     with demo.transaction() as session:
-        grant = session.scalars(select(Grant)).first()
+        grant = session.scalars(select(Grant).where(MARRIAGE_GRANT)).one()
         assert grant is not None
         grant.masks_json = json.dumps({"id_number": {"kind": "MASK_HASH"}})
     rehashed = ask(demo, "civil-analyst", sql)
     assert all(len(row[0]) == 64 for row in rehashed.rows)  # the new mask, not the cached one
     assert rehashed.rows[0][1] != first.rows[0][1] or "*" not in rehashed.rows[0][1]  # the name mask is gone
     with demo.transaction() as session:
-        grant = session.scalars(select(Grant)).first()
+        grant = session.scalars(select(Grant).where(MARRIAGE_GRANT)).one()
         assert grant is not None
         grant.fields_json = json.dumps(["gender"])
     with pytest.raises(Forbidden, match="id_number"):
@@ -222,10 +222,10 @@ def test_a_cached_plan_is_never_used_after_its_grant_changes(demo: Platform) -> 
 
 def test_a_grant_without_a_quota_counts_each_answer_and_no_refusal(demo: Platform) -> None:
     with demo.transaction() as session:
-        session.execute(update(Grant).values(quota=None, calls_used=0))
+        session.execute(update(Grant).where(MARRIAGE_GRANT).values(quota=None, calls_used=0))
     ask(demo, "civil-analyst", "SELECT count(*) FROM psb.residents")
     ask(demo, "civil-analyst", "SELECT gender FROM psb.residents LIMIT 1")
     with pytest.raises(Forbidden):
         ask(demo, "civil-analyst", "SELECT phone FROM psb.residents")
     with demo.reading() as session:
-        assert session.scalars(select(Grant.calls_used)).one() == 2
+        assert session.scalars(select(Grant.calls_used).where(MARRIAGE_GRANT)).one() == 2

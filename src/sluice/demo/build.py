@@ -85,15 +85,26 @@ STEPS: tuple[tuple[str, Step], ...] = (
 
 
 def add_grants(build: DemoBuild) -> None:
-    """The grants the gateway enforces (recorded directly until the sharing workflow arrives)."""
+    """A grant agreed before the platform (recorded at the shell, as migrated paper agreements are)."""
     from sluice.demo.grants import add_grants as record_grants
 
     with build.platform.transaction() as session:
         record_grants(session, build.platform.clock.now())
 
 
+def add_sharing(build: DemoBuild) -> None:
+    """Applications, grants and objections in every state of the workflow (see ``demo.sharing``)."""
+    from sluice.demo.sharing import add_sharing as make_history
+
+    make_history(build.platform)
+
+
 # Steps that run their own transactions (ingestion must not run inside one), after STEPS commit.
-LATER_STEPS: tuple[tuple[str, Callable[[DemoBuild], None]], ...] = (("data", add_data), ("grants", add_grants))
+LATER_STEPS: tuple[tuple[str, Callable[[DemoBuild], None]], ...] = (
+    ("data", add_data),
+    ("grants", add_grants),
+    ("sharing", add_sharing),
+)
 
 
 @dataclass(frozen=True)
