@@ -40,7 +40,7 @@ def take_step(session: Session, actor: Actor, subject: Subject, action: str, rea
     found = step(TABLES[subject.kind], subject.kind, subject.status, action, held)
     if found.needs_reason and not reason.strip():
         raise Invalid(
-            f"to {action.replace('_', ' ')} a {subject.kind}, give the reason", field="reason", rule="reason_required"
+            f"give the reason to {action.replace('_', ' ')} the {subject.kind}", field="reason", rule="reason_required"
         )
     moved = session.execute(
         update(subject.model)
