@@ -29,9 +29,11 @@ def held_version(demo: Platform, actor: Actor, code: str, tmp_path: Path) -> Ver
 
 
 def notices(client: TestClient, headers: dict[str, str], target: str) -> list[dict[str, Any]]:
+    """The notices about ``target`` but the re-collection hint (registering it may also have told its provider
+    which shared resources hold the same data elements)."""
     response = client.get("/api/v1/inbox", headers=headers)
     assert response.status_code == 200
-    return [n for n in response.json() if n["target"] == target]
+    return [n for n in response.json() if n["target"] == target and n["kind"] != "resource.recollection"]
 
 
 def test_flagged_personal_data_holds_the_version_until_every_flag_is_decided(
