@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         description="Governed queries, row pages and downloads one API process runs at once; the rest wait their "
         "turn in order (fewer, fairer: on two cores, 16 at once made the slowest wait seconds).",
     )
+    webhook_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts organisations may register webhooks on (JSON list); empty: any. Set it so that no "
+        "one can make the platform POST to internal services.",
+    )
     application_answer_days: int = Field(
         default=10, ge=1, le=90, description="Working days a provider has to answer an application."
     )

@@ -210,3 +210,15 @@ def test_the_inbox_still_lists_notices_and_webhooks_change_nothing_there(world: 
         found = inbox.list_notices(session, world.actor("psb-clerk"))
         assert [n.id for n in found] == [notice_id]
         assert session.scalar(select(Notice.read_at).where(Notice.id == notice_id)) is None
+
+
+def test_the_operator_can_restrict_webhooks_to_named_hosts(world: World) -> None:
+    world.platform.settings.webhook_hosts = ["hooks.gov.example"]
+    try:
+        with world.platform.transaction() as session, pytest.raises(Invalid, match=r"only to hooks\.gov\.example"):
+            inbox.register_webhook(
+                session, world.actor("psb-admin"), data=WebhookCreate(url="http://169.254.169.254/latest/meta-data")
+            )
+        assert world.register("https://hooks.gov.example/psb").url == "https://hooks.gov.example/psb"
+    finally:
+        world.platform.settings.webhook_hosts = []

@@ -96,6 +96,11 @@ def register_webhook(session: Session, actor: Actor, *, data: WebhookCreate, org
     """
     org = _organisation(session, actor, org_code)
     url, kinds = _checked_url(data.url), _checked_kinds(data.kinds)
+    allowed = settings_of(session).webhook_hosts
+    if allowed and urlsplit(url).hostname not in allowed:
+        raise Invalid(
+            f"the operator allows webhooks only to {', '.join(allowed)}; not {urlsplit(url).hostname}", field="url"
+        )
     _refuse_duplicate(session, org, url)
     webhook = Webhook(
         org_id=org.id,
