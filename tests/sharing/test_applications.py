@@ -254,6 +254,13 @@ def test_changes_requested_then_resubmitted_restart_the_deadline(demo: Platform,
     filed = apply(demo)
     answer(demo, service.request_changes, "nra-admin", filed.id, reason="缩小到朝阳区")
     clock.advance(timedelta(days=7))
+    with demo.transaction() as session, pytest.raises(Invalid, match="need not be asked for in clear"):
+        service.resubmit_application(
+            session,
+            as_(demo, "civil-analyst"),
+            application_id=filed.id,
+            changes=Resubmission(unmasked=["location"]),
+        )
     with demo.transaction() as session:
         again = service.resubmit_application(
             session,

@@ -159,23 +159,7 @@ def _checked_item(
     if resource is None or not resource.visible:
         raise NotFound(f"no published resource {item.resource!r} that you may see", resource=item.resource)
     _may_apply_for(actor, resource, session)
-    description = serving_description(session, resource)
-    fields = {f.name: f for f in description.fields}
-    unknown = [name for name in [*item.fields, *item.unmasked] if name not in fields]
-    if unknown:
-        raise Invalid(f"{resource.code} has no field(s) {', '.join(unknown)}", field="fields", resource=resource.code)
-    not_asked = [name for name in item.unmasked if name not in item.fields]
-    if not_asked:
-        raise Invalid(f"fields asked for in clear must be asked for: {', '.join(not_asked)}", field="unmasked")
-    not_sensitive = [name for name in item.unmasked if fields[name].sensitivity is not Sensitivity.SENSITIVE]
-    if not_sensitive:
-        raise Invalid(
-            f"only sensitive fields are masked by default; {', '.join(not_sensitive)} need not be asked for in clear",
-            field="unmasked",
-        )
-    if item.row_filter:
-        check_row_filter(item.row_filter, fields)
-    ordered = [f.name for f in description.fields if f.name in set(item.fields)]
+    ordered = _checked_fields(resource, serving_description(session, resource), item)
     duplicate = session.scalars(
         select(Application.id).where(
             Application.resource_id == resource.id,
@@ -191,6 +175,27 @@ def _checked_item(
             application=duplicate,
         )
     return item.model_copy(update={"fields": ordered}), resource
+
+
+def _checked_fields(resource: Resource, description: ResourceDescription, item: ApplicationItem) -> list[str]:
+    """The fields asked for, known and in the resource's order; fields in clear among them and sensitive; the row
+    scope a plain condition over the resource's fields."""
+    fields = {f.name: f for f in description.fields}
+    unknown = [name for name in [*item.fields, *item.unmasked] if name not in fields]
+    if unknown:
+        raise Invalid(f"{resource.code} has no field(s) {', '.join(unknown)}", field="fields", resource=resource.code)
+    not_asked = [name for name in item.unmasked if name not in item.fields]
+    if not_asked:
+        raise Invalid(f"fields asked for in clear must be asked for: {', '.join(not_asked)}", field="unmasked")
+    not_sensitive = [name for name in item.unmasked if fields[name].sensitivity is not Sensitivity.SENSITIVE]
+    if not_sensitive:
+        raise Invalid(
+            f"only sensitive fields are masked by default; {', '.join(not_sensitive)} need not be asked for in clear",
+            field="unmasked",
+        )
+    if item.row_filter:
+        check_row_filter(item.row_filter, fields)
+    return [f.name for f in description.fields if f.name in set(item.fields)]
 
 
 def _may_apply_for(actor: Actor, resource: Resource, session: Session) -> None:
@@ -350,16 +355,10 @@ def resubmit_application(
     valid_until = changes.valid_until or application.valid_until
     settings = settings_of(session)
     _check_period(valid_from, valid_until, now(session), settings.grant_max_days)
-    description = serving_description(session, resource)
-    fields = {f.name: f for f in description.fields}
-    unknown = [n for n in [*item.fields, *item.unmasked] if n not in fields]
-    if unknown:
-        raise Invalid(f"{resource.code} has no field(s) {', '.join(unknown)}", field="fields")
-    if item.row_filter:
-        check_row_filter(item.row_filter, fields)
+    ordered = _checked_fields(resource, serving_description(session, resource), item)
     _move(session, actor, application, ApplicationAction.RESUBMIT, changes.comment)
     due = due_after(session, settings.application_answer_days)
-    application.fields_json = json.dumps([f.name for f in description.fields if f.name in set(item.fields)])
+    application.fields_json = json.dumps(ordered)
     application.unmasked_json = json.dumps(item.unmasked)
     application.row_filter = item.row_filter
     application.purpose = purpose
