@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Annotated, Protocol
+
+from pydantic import AfterValidator, AwareDatetime
 
 
 class Clock(Protocol):
@@ -30,3 +32,12 @@ class FixedClock:
 
     def advance(self, delta: timedelta) -> None:
         self._at += delta
+
+
+def _in_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+# A moment given by a user: it must say its time zone (a naive one is refused with a clear message), and is kept
+# in UTC — so what is signed (a contract's terms) reads the same before and after the database.
+UtcMoment = Annotated[AwareDatetime, AfterValidator(_in_utc)]

@@ -24,37 +24,45 @@ KEY_FILE_MODE = 0o600
 RETIRED = "retired"
 
 
+@dataclass(frozen=True)
+class SigningKey:
+    """One key, whole: what a signature and the key id it names are both taken from."""
+
+    private_key: Ed25519PrivateKey
+    public_key: Ed25519PublicKey
+    key_id: str
+
+    def sign(self, message: bytes) -> bytes:
+        return self.private_key.sign(message)
+
+
 class Signer:
     """Signs with the platform key; publishes the public half and its id. Given the key file's ``path``, it
-    reloads the key when the file is replaced (a rotation)."""
+    reloads the key when the file is replaced (a rotation). Take ``current()`` once per signature: the key id
+    written into a signed body and the key that signs it are then the same, even during a rotation."""
 
     def __init__(self, private_key: Ed25519PrivateKey, path: Path | None = None) -> None:
         self._path = path
         self._stamp = _stamp(path) if path is not None else None
         self._lock = threading.Lock()
-        self._use(private_key)
+        self._key = _signing_key(private_key)
 
-    def _use(self, private_key: Ed25519PrivateKey) -> None:
-        self._private_key = private_key
-        self._public_key: Ed25519PublicKey = private_key.public_key()
-
-    def _fresh(self) -> None:
-        if self._path is None:
-            return
-        stamp = _stamp(self._path)
-        if stamp != self._stamp:
-            with self._lock:
-                self._use(_load_private_key(self._path))
-                self._stamp = stamp
+    def current(self) -> SigningKey:
+        if self._path is not None:
+            stamp = _stamp(self._path)
+            if stamp != self._stamp:
+                with self._lock:
+                    if stamp != self._stamp:
+                        self._key = _signing_key(_load_private_key(self._path))  # one assignment: atomic
+                        self._stamp = stamp
+        return self._key
 
     def sign(self, message: bytes) -> bytes:
-        self._fresh()
-        return self._private_key.sign(message)
+        return self.current().sign(message)
 
     @property
     def public_key(self) -> Ed25519PublicKey:
-        self._fresh()
-        return self._public_key
+        return self.current().public_key
 
     @property
     def public_key_raw(self) -> bytes:
@@ -69,7 +77,12 @@ class Signer:
     @property
     def key_id(self) -> str:
         """First 16 hex digits of SHA-256 over the raw public key: names the key in receipts and tree heads."""
-        return key_id_of(self.public_key)
+        return self.current().key_id
+
+
+def _signing_key(private_key: Ed25519PrivateKey) -> SigningKey:
+    public = private_key.public_key()
+    return SigningKey(private_key, public, key_id_of(public))
 
 
 @dataclass(frozen=True)
@@ -84,9 +97,24 @@ def key_id_of(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def rotate_key_file(path: Path) -> tuple[str, str]:
-    """Replace the key at ``path`` with a fresh one, keeping the old public half in ``retired/`` beside it.
-    The new key is written in full before it atomically takes the old one's name. Returns (old id, new id)."""
+@dataclass(frozen=True)
+class Rotation:
+    """A new key written in full beside the current one; ``complete()`` puts it in place."""
+
+    path: Path
+    fresh: Path
+    retired_id: str
+    new_id: str
+
+    def complete(self) -> None:
+        os.replace(self.fresh, self.path)  # atomic: a process reads the old key or the new one, whole
+        _sync_folder(self.path.parent)
+
+
+def prepare_rotation(path: Path) -> Rotation:
+    """Write a fresh key beside the one at ``path`` (same owner, mode 600, flushed to disk) and keep the old
+    public half in ``retired/``. Nothing signs with the new key until ``complete()``."""
+    current = path.stat()
     old = _load_private_key(path).public_key()
     retired = path.parent / RETIRED
     retired.mkdir(mode=0o700, exist_ok=True)
@@ -96,9 +124,27 @@ def rotate_key_file(path: Path) -> tuple[str, str]:
     fresh = path.with_name(path.name + ".new")
     fresh.unlink(missing_ok=True)
     generate_key_file(fresh)
-    new_id = key_id_of(_load_private_key(fresh).public_key())
-    os.replace(fresh, path)
-    return old_id, new_id
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # run as root at the shell: keep the service's ownership
+        os.chown(fresh, current.st_uid, current.st_gid)
+    with fresh.open("rb") as written:
+        os.fsync(written.fileno())
+    _sync_folder(retired)
+    return Rotation(path, fresh, old_id, key_id_of(_load_private_key(fresh).public_key()))
+
+
+def rotate_key_file(path: Path) -> tuple[str, str]:
+    """Replace the key at ``path`` with a fresh one at once. Returns (retired id, new id)."""
+    rotation = prepare_rotation(path)
+    rotation.complete()
+    return rotation.retired_id, rotation.new_id
+
+
+def _sync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def published_keys(signer: Signer, keys_dir: Path) -> list[PublishedKey]:

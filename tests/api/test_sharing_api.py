@@ -98,8 +98,8 @@ def test_objections_over_the_api(demo: Platform, demo_client: TestClient) -> Non
         json={
             "resource": "psb.residents",
             "record": {"id_number": "11010519491231002X"},
-            "field": "name",
-            "claimed_value": "王小明",
+            "field": "gender",
+            "claimed_value": "2",
             "evidence": "当事人身份证原件",
         },
     )

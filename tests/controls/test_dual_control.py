@@ -155,3 +155,14 @@ def test_changing_a_grade_takes_the_providers_revision_and_another_accounts_revi
             session, as_(demo, "manager"), code="nra.real_estate", decision=ReviewDecision(decision="publish")
         )
     assert published.grade.value == "general"
+
+
+def test_the_second_person_decides_with_their_own_credentials_not_at_the_shell(demo: Platform) -> None:
+    from sluice.identity.authn import actor_for_user
+    from sluice.identity.queries import find_user
+
+    asked = ask(demo, "operator", ActionKind.KEY_ROTATE, "signing-key")
+    with demo.transaction() as session:
+        at_the_shell = actor_for_user(find_user(session, "manager"), via="cli")
+        with pytest.raises(Forbidden, match="second person's decision"):
+            service.confirm_action(session, at_the_shell, action_id=asked.id, decision=Decision())

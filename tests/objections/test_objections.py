@@ -43,9 +43,9 @@ def raise_(platform: Platform, username: str = "civil-analyst", **changes: objec
     body: dict[str, object] = {
         "resource": "psb.residents",
         "record": {"id_number": person["id_number"]},
-        "field": "name",
-        "claimed_value": "王小明",
-        "evidence": "婚姻登记时当事人出示的身份证姓名为王小明（登记号 J110105-2026-0001）",
+        "field": "gender",
+        "claimed_value": "2",
+        "evidence": "婚姻登记时当事人出示的身份证性别为女（登记号 J110105-2026-0001）",
     }
     body.update(changes)
     with platform.transaction() as session:
@@ -69,7 +69,7 @@ def test_an_objection_reaches_the_provider_with_a_five_working_day_deadline(demo
         queue = service.list_objections(session, as_(demo, "psb-admin"), box="to_me").items
         event = session.scalars(select(AuditEvent).where(AuditEvent.target == f"objection:{raised.id}")).one()
     assert [o.id for o in queue] == [raised.id]
-    assert "王小明" not in event.entry  # the log keeps the claim's shape, not the personal data
+    assert "J110105-2026-0001" not in event.entry  # the log keeps the claim's shape, not the personal data
     assert raised.record["id_number"] not in event.entry
 
 
@@ -79,6 +79,8 @@ def test_an_objection_reaches_the_provider_with_a_five_working_day_deadline(demo
         ("health-analyst", {}, Forbidden, "never been granted"),  # never received the data
         ("civil-analyst", {"record": {"name": "张三"}}, Invalid, "primary key: id_number"),
         ("civil-analyst", {"field": "salary"}, Invalid, "no field"),
+        ("civil-analyst", {"field": "phone"}, Forbidden, "granted in clear"),  # not granted: no oracle on it
+        ("civil-analyst", {"field": "id_number"}, Forbidden, "granted in clear"),  # granted, but masked
         ("psb-analyst", {}, Invalid, "your own organisation"),
         ("psb-admin", {}, Forbidden, "consumer"),
         ("civil-analyst", {"resource": "psb.nothing"}, NotFound, "psb.nothing"),
@@ -110,7 +112,7 @@ def test_an_accepted_objection_is_closed_by_the_version_that_corrects_it(demo: P
         decide(demo, service.correct_objection, "psb-admin", raised.id, version=9)
     with pytest.raises(Invalid, match="not newer than version 1"):
         decide(demo, service.correct_objection, "psb-admin", raised.id, version=1)
-    fixed = write_csv(tmp_path / "fix.csv", [resident(raised.record["id_number"], name="王小明")])
+    fixed = write_csv(tmp_path / "fix.csv", [resident(raised.record["id_number"], gender="2")])
     version = ingest(
         demo, as_(demo, "psb-admin"), code="psb.residents", source=fixed, options=IngestOptions(mode=Mode.UPSERT)
     )
@@ -124,7 +126,7 @@ def test_an_accepted_objection_is_closed_by_the_version_that_corrects_it(demo: P
 
 def test_overdue_objections_escalate_and_rates_are_reported(demo: Platform, clock: FixedClock) -> None:
     first = raise_(demo)
-    second = raise_(demo, field="gender", claimed_value="2")
+    second = raise_(demo, field="birth_date", claimed_value="1990-02-03")
     decide(demo, service.reject_objection, "psb-admin", second.id, reason="核实无误")
     clock.advance(timedelta(days=8))
     with demo.transaction() as session:

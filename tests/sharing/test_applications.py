@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -350,3 +350,57 @@ def test_the_audit_log_records_every_step_without_the_data(demo: Platform) -> No
     assert entries[-1]["detail"]["application"] == filed.id
     assert entries[-1]["target"] == f"grant:{done.grant}"
     assert len(entries[-1]["detail"]["terms_digest"]) == 64
+
+
+def test_a_resource_regraded_core_or_made_not_shared_after_filing_is_not_granted(demo: Platform) -> None:
+    filed = apply(demo)
+    set_card(demo, "nra.real_estate", grade="core")
+    with pytest.raises(Forbidden, match="core data"):
+        approve(demo, "nra-admin", filed.id)
+    set_card(demo, "nra.real_estate", grade="important", sharing_type="not_shared")
+    with pytest.raises(Forbidden, match="not shared"):
+        approve(demo, "nra-admin", filed.id)
+
+
+def test_an_approval_cannot_unmask_what_was_not_asked_for_in_clear_and_new_obligations_need_acceptance(
+    demo: Platform,
+) -> None:
+    set_card(demo, "nra.real_estate", grade="general")
+    filed = apply(demo)
+    with pytest.raises(Invalid, match="owner_id are sensitive"):
+        approve(demo, "nra-admin", filed.id, masks={})
+    with pytest.raises(Invalid, match="owner_id are sensitive"):
+        approve(demo, "nra-admin", filed.id, masks={"owner_id": {"kind": "MASK_NONE"}})
+    with pytest.raises(ValueError, match="no_onward_sharing"):
+        approve(demo, "nra-admin", filed.id, obligations={"no_onward_sharing": False})
+    done = approve(demo, "nra-admin", filed.id, obligations={"delete_after_days": 30})
+    assert done.narrowed  # an obligation the applicant did not see: it must accept it
+    with demo.reading() as session:
+        assert service.get_grant(session, as_(demo, "civil-analyst"), grant_id=done.grant or 0).status == "offered"
+
+
+def test_the_countersignature_is_not_taken_at_the_shell_in_someone_elses_name(demo: Platform) -> None:
+    from sluice.identity.authn import actor_for_user
+    from sluice.identity.queries import find_user
+
+    filed = apply(demo)
+    approve(demo, "nra-admin", filed.id)
+    with demo.transaction() as session:
+        at_the_shell = actor_for_user(find_user(session, "manager"), via="cli")
+        with pytest.raises(Forbidden, match="second person's decision"):
+            service.countersign_application(session, at_the_shell, application_id=filed.id, answer=Answer())
+
+
+def test_dates_must_say_their_time_zone_and_contracts_hold_across_zones(demo: Platform) -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        apply(demo, valid_until=datetime(2027, 1, 1))  # naive: which midnight?
+    set_card(demo, "nra.real_estate", grade="general")
+    filed = apply(demo)
+    beijing = timezone(timedelta(hours=8))
+    done = approve(demo, "nra-admin", filed.id, valid_until=datetime(2027, 3, 1, 8, 0, tzinfo=beijing))
+    with demo.transaction() as session:  # a shorter period: the applicant accepts it
+        service.accept_grant(session, as_(demo, "civil-analyst"), grant_id=done.grant or 0)
+    with demo.reading() as session:
+        contract = service.get_contract(session, as_(demo, "civil-analyst"), grant_id=done.grant or 0)
+    assert contract.terms["valid_until"] == "2027-03-01T00:00:00+00:00"
+    assert contract_problems(contract, demo.signer.public_key_pem) == []

@@ -216,3 +216,58 @@ def test_the_shell_records_grants_but_no_network_account_can(demo: Platform) -> 
             SYSTEM,
             data=data.model_copy(update={"resource": "psb.criminal_records", "fields": ["offence"]}),
         )
+
+
+def test_a_stopped_standing_grant_blocks_every_purpose_and_important_data_needs_an_application(
+    demo: Platform,
+) -> None:
+    set_card(demo, "transport.parking", open_type="not_open")
+    sql = "SELECT name FROM transport.parking"
+    ask(demo, "health-analyst", sql, purpose="ambulance routing")
+    with demo.reading() as session:
+        standing = next(g for g in service.list_grants(session, as_(demo, "health-analyst")) if g.standing)
+    change(demo, service.suspend_grant, "transport-admin", standing.id, "核查")
+    with pytest.raises(Forbidden, match="is suspended"):
+        ask(demo, "health-analyst", sql, purpose="ambulance routing, again")  # another purpose: still stopped
+    set_card(demo, "transport.parking", grade="important")
+    with pytest.raises(Forbidden, match=r"apply for transport\.parking"):
+        ask(demo, "civil-analyst", sql, purpose="parking study")
+
+
+def test_a_grant_for_data_regraded_core_is_no_longer_honoured(demo: Platform) -> None:
+    assert ask(demo, "civil-analyst") > 0
+    set_card(demo, "psb.residents", grade="core")
+    with pytest.raises(Forbidden, match="no longer honoured"):
+        ask(demo, "civil-analyst")
+
+
+def test_only_the_owning_organisations_consumers_read_its_data_whole(demo: Platform) -> None:
+    with pytest.raises(Forbidden):
+        query(demo, as_(demo, "psb-admin"), QueryRequest(sql="SELECT phone FROM psb.residents", purpose="户籍管理"))
+
+
+def test_contracts_are_checked_by_what_was_signed_and_with_retired_keys(demo: Platform) -> None:
+    from sluice.signing import published_keys, rotate_key_file
+
+    grant = demo_grant(demo)
+    with demo.reading() as session:
+        contract = service.get_contract(session, as_(demo, "civil-analyst"), grant_id=grant.id)
+    relabelled = contract.model_copy(
+        update={"signatures": [s.model_copy(update={"party": "assignee"}) for s in contract.signatures]}
+    )
+    assert contract_problems(relabelled, demo.signer.public_key_pem) == []  # the label is not what is checked
+    forged = contract.model_copy(
+        update={
+            "signatures": [
+                s.model_copy(
+                    update={"receipt": s.receipt.model_copy(update={"body": {**s.receipt.body, "party": "assignee"}})}
+                )
+                for s in contract.signatures
+            ]
+        }
+    )
+    assert any("does not verify" in p for p in contract_problems(forged, demo.signer.public_key_pem))
+    rotate_key_file(demo.settings.signing_key_path)
+    keys = {k.key_id: k.public_key_pem for k in published_keys(demo.signer, demo.settings.keys_dir)}
+    assert contract_problems(contract, keys) == []
+    assert any("does not verify" in p for p in contract_problems(contract, demo.signer.public_key_pem))

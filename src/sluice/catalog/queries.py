@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sluice.catalog.models import DataElement, Resource, ResourceField, ResourceRevision
 from sluice.catalog.schemas import ResourceDescription, ReuseHint
 from sluice.catalog.standards import Validator, builtin_validators, code_list_validator, pattern_validator
-from sluice.catalog.vocab import OpenType, SharingType
+from sluice.catalog.vocab import Grade, OpenType, SharingType
 from sluice.db.session import settings_of
 from sluice.errors import NotFound
 from sluice.identity.actor import Actor
@@ -80,7 +80,9 @@ def element_validator(element: DataElement) -> Validator:
     return code_list_validator(element.code, json.loads(element.codes or "[]"))
 
 
-def reuse_hints(session: Session, org_id: int, description: ResourceDescription, limit: int = 5) -> list[ReuseHint]:
+def reuse_hints(
+    session: Session, actor: Actor, org_id: int, description: ResourceDescription, limit: int = 5
+) -> list[ReuseHint]:
     """Published, shared resources of other organisations that hold the data elements ``description`` would
     collect (at least two of them, or its only one): what the department could apply for instead of collecting
     the data again from citizens and firms."""
@@ -93,8 +95,10 @@ def reuse_hints(session: Session, org_id: int, description: ResourceDescription,
         .where(
             ResourceField.data_element.in_(sorted(elements)),
             Resource.visible,
+            visible_to(actor),
             Resource.org_id != org_id,
             Resource.sharing_type != SharingType.NOT_SHARED.value,
+            Resource.grade != Grade.CORE.value,  # never granted outside its department: nothing to apply for
         )
     ).all()
     shared: dict[str, tuple[Resource, set[str]]] = {}

@@ -45,6 +45,7 @@ from sluice.db.session import now
 from sluice.errors import Conflict, Forbidden, Invalid, NotFound
 from sluice.identity.actor import Actor
 from sluice.identity.models import Organisation
+from sluice.identity.permissions import in_person
 from sluice.identity.queries import find_organisation
 from sluice.inbox.post import notify
 from sluice.usecase import use_case
@@ -80,7 +81,7 @@ def register_resource(session: Session, actor: Actor, *, data: ResourceCreate) -
         session.flush()
         session.add(_revision(resource, 1, description, actor, at))
     _index(session, resource, description)
-    hints = reuse_hints(session, org.id, description)
+    hints = reuse_hints(session, actor, org.id, description)
     record(
         session,
         actor,
@@ -128,7 +129,7 @@ def update_resource(session: Session, actor: Actor, *, code: str, data: Resource
         _set_card(session, resource, data, RevisionStatus.DRAFT)
     record(session, actor, "resource.update", f"resource:{code}", revision=number)
     return _public(session, resource).model_copy(
-        update={"could_apply_for": reuse_hints(session, resource.org_id, data)}
+        update={"could_apply_for": reuse_hints(session, actor, resource.org_id, data)}
     )
 
 
@@ -190,6 +191,7 @@ def _two_people_for_grades(session: Session, actor: Actor, resource: Resource, r
         before = ResourceDescription.model_validate_json(published.description).grade
     if grade is not Grade.CORE and (before is None or before == grade):
         return
+    in_person(actor, f"publishing {resource.code} as {grade.value} data")
     if not actor.is_user or actor.username == revision.created_by:
         raise Forbidden(
             f"publishing {resource.code} as {grade.value} data"

@@ -1,4 +1,6 @@
-"""`sluice controls`: critical actions under dual control, from the shell, as the accounts that take them."""
+"""`sluice controls`: asking for critical actions under dual control, and listing them. Confirming or refusing is
+the second person's decision, taken with their own credentials (`POST /api/v1/controls/{id}/confirm`), never
+with `sluice --as`."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from rich.table import Table
 
 from sluice.cli.context import acting, err, out, reading, reports_errors, transaction
 from sluice.controls import service
-from sluice.controls.schemas import ActionKind, ActionRequest, Decision
+from sluice.controls.schemas import ActionKind, ActionRequest
 
 controls = typer.Typer(
     help="Critical actions one person asks for and another confirms (delete a version, rotate the key).",
@@ -45,24 +47,3 @@ def controls_list(context: typer.Context, status: Annotated[str | None, typer.Op
     for a in found:
         table.add_row(str(a.id), a.kind.value, a.target, a.requested_by, a.status, a.decided_by or "")
     out.print(table)
-
-
-@controls.command("confirm")
-@reports_errors
-def controls_confirm(context: typer.Context, action_id: Id, reason: Annotated[str, typer.Option()] = "") -> None:
-    """Confirm, as the second person; the action is carried out at once."""
-    with transaction() as session:
-        done = service.confirm_action(
-            session, acting(session, context), action_id=action_id, decision=Decision(reason=reason)
-        )
-    err.print(f"request {done.id}: {done.status} {done.result or ''}")
-
-
-@controls.command("refuse")
-@reports_errors
-def controls_refuse(context: typer.Context, action_id: Id, reason: Annotated[str, typer.Option()] = "") -> None:
-    with transaction() as session:
-        done = service.refuse_action(
-            session, acting(session, context), action_id=action_id, decision=Decision(reason=reason)
-        )
-    err.print(f"request {done.id}: {done.status}")

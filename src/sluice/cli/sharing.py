@@ -1,6 +1,7 @@
 """`sluice applications`, `sluice grants`, `sluice objections` and `sluice sharing`: the sharing workflow from
 the shell. Workflow steps are signed by a person, so they run as an account: `sluice --as NAME applications
-approve 3`. Only the deadline sweep runs as the platform itself."""
+approve 3`. Only the deadline sweep runs as the platform itself. A countersignature is a second person's
+decision and is taken with the manager's own credentials (the API, the portal), never with `--as`."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from sluice.sharing.schemas import (
     Obligations,
     Resubmission,
 )
+from sluice.signing import published_keys
 
 applications = typer.Typer(help="Applications for conditional resources, and their answers.", no_args_is_help=True)
 grants = typer.Typer(help="Grants (contracts): see, accept, suspend, resume, revoke.", no_args_is_help=True)
@@ -173,19 +175,6 @@ def applications_approve(
     err.print(f"application {done.id}: {done.status}" + (f", grant {done.grant}" if done.grant else ""))
 
 
-@applications.command("countersign")
-@reports_errors
-def applications_countersign(
-    context: typer.Context, application_id: Id, comment: Annotated[str, typer.Option()] = ""
-) -> None:
-    """Countersign important data (as the manager)."""
-    with transaction() as session:
-        done = service.countersign_application(
-            session, acting(session, context), application_id=application_id, answer=Answer(reason=comment)
-        )
-    err.print(f"application {done.id}: {done.status}, grant {done.grant}")
-
-
 @applications.command("changes")
 @reports_errors
 def applications_changes(context: typer.Context, application_id: Id, reason: Reason = "") -> None:
@@ -275,10 +264,10 @@ def grants_contract(
 
     with platform() as opened, opened.reading() as session:
         contract = service.get_contract(session, acting(session, context), grant_id=grant_id)
-        pem = opened.signer.public_key_pem
+        keys = {k.key_id: k.public_key_pem for k in published_keys(opened.signer, opened.settings.keys_dir)}
     out.print_json(contract.model_dump_json())
     if verify:
-        problems = contract_problems(contract, pem)
+        problems = contract_problems(contract, keys)
         for problem in problems:
             err.print(f"[red]✗[/] {problem}")
         if problems:

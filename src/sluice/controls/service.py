@@ -5,6 +5,7 @@ requests lapse after three days. Today: deleting a version's data, and rotating 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,12 +20,13 @@ from sluice.controls.schemas import HOURS_TO_DECIDE, RULES, ActionKind, ActionPu
 from sluice.db.session import now, settings_of
 from sluice.errors import Conflict, Forbidden, Invalid, NotFound
 from sluice.identity.actor import Actor
+from sluice.identity.permissions import in_person
 from sluice.identity.roles import Role
 from sluice.inbox.post import notify
 from sluice.lake.models import Version
 from sluice.lake.schemas import VersionStatus
 from sluice.lake.storage import remove_folder
-from sluice.signing import rotate_key_file
+from sluice.signing import prepare_rotation
 from sluice.usecase import use_case
 
 SIGNING_KEY = "signing-key"
@@ -77,10 +79,11 @@ def ask_for_action(session: Session, actor: Actor, *, data: ActionRequest) -> Ac
 
 @use_case(can.can_decide)
 def confirm_action(session: Session, actor: Actor, *, action_id: int, decision: Decision) -> ActionPublic:
-    """The second person confirms; the action is carried out in the same transaction."""
+    """The second person confirms; the action is carried out with the decision. Its change on disk (the key put
+    in place, the version's files removed) is the very last step, after every row is written and flushed."""
     action = _decidable(session, actor, action_id)
     _decide(session, actor, action, "done", decision.reason)
-    result = _carry_out(session, actor, ActionKind(action.kind), action.target)
+    result, on_disk = _carry_out(session, actor, ActionKind(action.kind), action.target)
     action.result_json = json.dumps(result)
     record(
         session,
@@ -92,6 +95,8 @@ def confirm_action(session: Session, actor: Actor, *, action_id: int, decision: 
         requested_by=action.requested_by,
         result=result,
     )
+    session.flush()
+    on_disk()
     return _public(action, now(session))
 
 
@@ -136,7 +141,8 @@ def _action(session: Session, action_id: int) -> CriticalAction:
 
 
 def _decidable(session: Session, actor: Actor, action_id: int) -> CriticalAction:
-    """The action, if ``actor`` may decide it: a confirming role, not the asker, no role in common with them."""
+    """The action, if ``actor`` may decide it: in person, a confirming role, not the asker, no role in common."""
+    in_person(actor, "confirming or refusing a critical action")
     action = _action(session, action_id)
     rule = RULES[ActionKind(action.kind)]
     if action.requested_by == actor.username:
@@ -169,17 +175,11 @@ def _check_target(session: Session, actor: Actor, kind: ActionKind, target: str)
         if target != SIGNING_KEY:
             raise Invalid(f"the target of {kind.value} is {SIGNING_KEY!r}", field="target")
         return
-    version = _version(session, target)
-    if actor.has(Role.PROVIDER) and not actor.has(Role.OPERATOR) and version.resource_id not in _own(session, actor):
-        raise Forbidden(
-            f"only a provider of {target.split('@', maxsplit=1)[0]}'s organisation may ask to delete its versions"
-        )
-
-
-def _own(session: Session, actor: Actor) -> set[int]:
-    from sluice.catalog.models import Resource
-
-    return set(session.scalars(select(Resource.id).where(Resource.org_id == (actor.org_id or -1))))
+    code = target.partition("@")[0]
+    if actor.has(Role.PROVIDER) and not actor.has(Role.OPERATOR) and code.split(".", 1)[0] != actor.org_code:
+        # Refused before looking the version up: a provider learns nothing of other organisations' versions.
+        raise Forbidden(f"only a provider of {code}'s organisation may ask to delete its versions")
+    _version(session, target)
 
 
 def _version(session: Session, target: str) -> Version:
@@ -197,19 +197,25 @@ def _version(session: Session, target: str) -> Version:
     return version
 
 
-def _carry_out(session: Session, actor: Actor, kind: ActionKind, target: str) -> dict[str, Any]:
+def _carry_out(
+    session: Session, actor: Actor, kind: ActionKind, target: str
+) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Write the action's rows; return its result and its change on disk, for the caller to make last."""
+    settings = settings_of(session)
     if kind is ActionKind.KEY_ROTATE:
-        old, new = rotate_key_file(settings_of(session).signing_key_path)
-        record(session, actor, "key.rotate", SIGNING_KEY, retired=old, current=new)
-        return {"retired_key": old, "current_key": new}
+        rotation = prepare_rotation(settings.signing_key_path)
+        record(session, actor, "key.rotate", SIGNING_KEY, retired=rotation.retired_id, current=rotation.new_id)
+        return {"retired_key": rotation.retired_id, "current_key": rotation.new_id}, rotation.complete
     version = _version(session, target)
     folder = version.path
     version.status, version.path = VersionStatus.DELETED.value, None
-    session.flush()
-    if folder:
-        remove_folder(settings_of(session).lake_dir / folder)
     record(session, actor, "version.delete", f"resource:{target.split('@', maxsplit=1)[0]}", version=version.number)
-    return {"version": version.number, "removed": folder}
+
+    def remove() -> None:
+        if folder:
+            remove_folder(settings.lake_dir / folder)
+
+    return {"version": version.number, "removed": folder}, remove
 
 
 def _public(action: CriticalAction, at: datetime) -> ActionPublic:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -25,8 +25,8 @@ DEMO_GRANTS = (
         masks={"id_number": MaskSpec(kind=MaskKind.ID_REGION_BIRTH_YEAR), "name": MaskSpec(kind=MaskKind.NAME_SURNAME)},
         row_filter="division_code = '110105'",
         purpose=MARRIAGE_CHECK,
-        valid_from=datetime(2026, 1, 1),
-        valid_until=datetime(2026, 1, 2),
+        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2026, 1, 2, tzinfo=UTC),
         quota=100_000,
         delivery=[Delivery.QUERY, Delivery.DOWNLOAD],
     ),

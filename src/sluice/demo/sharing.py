@@ -88,7 +88,7 @@ def add_sharing(platform: Platform) -> int:
         20,
         "nra-analyst",
         "civil.marriages",
-        ["registration_no", "kind", "husband_id", "wife_id"],
+        ["registration_no", "kind", "husband_id", "wife_id", "registered_on"],
         REAL_ESTATE,
         quota=100_000,
     )

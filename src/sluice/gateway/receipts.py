@@ -31,9 +31,10 @@ class Receipt(BaseModel):
 
 
 def sign(signer: Signer, body: dict[str, Any]) -> Receipt:
-    payload = {**body, "key_id": signer.key_id}
-    signature = signer.sign(canonical_json(payload).encode("utf-8"))
-    return Receipt(body=payload, signature=base64.b64encode(signature).decode("ascii"), key_id=signer.key_id)
+    key = signer.current()  # one key for the id named and the signature made, even while a rotation lands
+    payload = {**body, "key_id": key.key_id}
+    signature = key.sign(canonical_json(payload).encode("utf-8"))
+    return Receipt(body=payload, signature=base64.b64encode(signature).decode("ascii"), key_id=key.key_id)
 
 
 def verify(receipt: Receipt, public_key_pem: str) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sluice.clock import UtcMoment
 from sluice.gateway.masks import MaskKind
 from sluice.gateway.receipts import Receipt
 
@@ -33,8 +34,8 @@ class GrantCreate(BaseModel):
     masks: dict[str, MaskSpec] = Field(default_factory=dict)
     row_filter: str | None = Field(default=None, max_length=2000, description="SQL condition over the fields.")
     purpose: str = Field(min_length=2, max_length=500)
-    valid_from: datetime
-    valid_until: datetime
+    valid_from: UtcMoment
+    valid_until: UtcMoment
     quota: int | None = Field(default=None, ge=1, description="Calls allowed over the grant's life.")
     delivery: list[Delivery] = Field(default_factory=lambda: [Delivery.QUERY])
     legal_basis: str = Field(default="", max_length=1000)

@@ -17,7 +17,7 @@ from sluice.audit.log import record
 from sluice.catalog.models import Resource
 from sluice.catalog.queries import serving_description, visible_to
 from sluice.catalog.schemas import ResourceDescription
-from sluice.catalog.vocab import SQL_TYPES, OpenType
+from sluice.catalog.vocab import SQL_TYPES, Grade, OpenType, SharingType
 from sluice.db.session import now, settings_of, signer_of
 from sluice.errors import Exhausted, Forbidden, Invalid, NotFound, SluiceError
 from sluice.gateway import permissions as can
@@ -32,6 +32,7 @@ from sluice.gateway.schemas import Delivery, MaskSpec, QueryRequest
 from sluice.gateway.shapes import shape_of
 from sluice.gateway.terms import default_masks
 from sluice.identity.actor import Actor
+from sluice.identity.roles import Role
 from sluice.sharing.standing import issue_standing_grant, may_stand
 from sluice.usecase import use_case
 
@@ -290,10 +291,10 @@ def _together(target: Target | None, placed: Target, code: str, views: dict[str,
 
 
 def _sees_whole(actor: Actor, resource: Resource) -> bool:
-    """Open data is everyone's; a department's own data is its own accounts' (no grant: it holds it)."""
+    """Open data is everyone's; an organisation's own data is its own consumers' (no grant: it holds it)."""
     if resource.visible and resource.open_type == OpenType.OPEN.value:
         return True
-    return actor.is_user and actor.org_id is not None and actor.org_id == resource.org_id
+    return actor.is_user and actor.has(Role.CONSUMER) and actor.org_id is not None and actor.org_id == resource.org_id
 
 
 def _active_grant(
@@ -321,8 +322,9 @@ def _active_grant(
     matching = [g for g in live if _same(g.purpose, wanted)]
     for grant in matching:
         if delivery.value in json.loads(grant.delivery_json):
+            _still_shared(resource, grant)
             return grant
-    stopped = [g for g in candidates if g.standing and g.status != "active" and _same(g.purpose, wanted)]
+    stopped = [g for g in candidates if g.standing and g.status != "active"]  # the provider stopped one: no more
     if may_stand(actor, resource) and not stopped and not any(g.standing for g in matching):
         if not issue:
             return None
@@ -346,6 +348,16 @@ def _active_grant(
         "the purpose it was granted for",
         resource=resource.code,
     )
+
+
+def _still_shared(resource: Resource, grant: Grant) -> None:
+    """A grant outside the resource's organisation stops counting once the resource is core or not shared."""
+    if resource.grade == Grade.CORE.value or resource.sharing_type == SharingType.NOT_SHARED.value:
+        why = "core data (核心数据)" if resource.grade == Grade.CORE.value else "no longer shared (不予共享)"
+        raise Forbidden(
+            f"{resource.code} is {why}: grant {grant.id} is no longer honoured outside its department",
+            resource=resource.code,
+        )
 
 
 def _same(purpose: str, wanted: str) -> bool:

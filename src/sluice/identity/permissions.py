@@ -34,6 +34,18 @@ def signed_in(session: Session, actor: Actor, *args: object, **kwargs: object) -
         raise Unauthenticated("sign in first: send `Authorization: Bearer <token>`")
 
 
+def in_person(actor: Actor, step: str) -> None:
+    """A second person's decision (countersigning, confirming a critical action, reviewing a grade change) is
+    taken with that person's own credentials. `sluice --as NAME` is the host administrator acting in someone's
+    name: good for first steps, never for the check on them."""
+    if actor.is_user and actor.via == "cli":
+        raise Forbidden(
+            f"{step} is a second person's decision, taken with their own credentials: use the API with their "
+            "token (or the portal), not `sluice --as` at the platform's shell",
+            rule="two_person",
+        )
+
+
 def operator_only(session: Session, actor: Actor, *args: object, **kwargs: object) -> None:
     signed_in(session, actor)
     if actor.is_system or actor.has(Role.OPERATOR):

@@ -49,13 +49,14 @@ def raise_objection(session: Session, actor: Actor, *, data: ObjectionCreate) ->
         raise Invalid(
             f"{resource.code} is your own organisation's: correct it with a new version", resource=resource.code
         )
-    if resource.open_type != OpenType.OPEN.value and not _has_received(session, actor, resource):
+    description = serving_description(session, resource)
+    names = [f.name for f in description.fields]
+    seen = names if resource.open_type == OpenType.OPEN.value else _seen_in_clear(session, actor, resource)
+    if not seen:
         raise Forbidden(
             f"your organisation has never been granted {resource.code}: objections come from those who use the data",
             resource=resource.code,
         )
-    description = serving_description(session, resource)
-    names = [f.name for f in description.fields]
     key = [f.name for f in description.fields if f.primary_key]
     if not key:
         raise Invalid(
@@ -69,6 +70,13 @@ def raise_objection(session: Session, actor: Actor, *, data: ObjectionCreate) ->
         )
     if data.field not in names:
         raise Invalid(f"{resource.code} has no field {data.field!r}", field="field")
+    if data.field not in seen:
+        # An answer about a value the objector was never shown would tell it that value: refused.
+        raise Forbidden(
+            f"{data.field} is not among the fields your organisation was granted in clear; object only to what you "
+            "were given",
+            field="field",
+        )
     at = now(session)
     due = due_after(session, settings_of(session).objection_answer_days)
     version = serving_version(session, resource.id)
@@ -260,15 +268,20 @@ def objection_rates(session: Session, actor: Actor, *, by: str = "resource") -> 
 # --- helpers -------------------------------------------------------------------------------------------------
 
 
-def _has_received(session: Session, actor: Actor, resource: Resource) -> bool:
-    found = session.scalars(
-        select(Grant.id).where(
+def _seen_in_clear(session: Session, actor: Actor, resource: Resource) -> list[str]:
+    """The fields of ``resource`` the objector's organisation has been given unmasked under any grant."""
+    grants = session.scalars(
+        select(Grant).where(
             Grant.resource_id == resource.id,
             Grant.assignee_org_id == (actor.org_id if actor.org_id is not None else -1),
             Grant.status.in_(GRANT_SEEN),
         )
-    ).first()
-    return found is not None
+    ).all()
+    seen: dict[str, None] = {}
+    for grant in grants:
+        masked = set(json.loads(grant.masks_json))
+        seen.update((name, None) for name in json.loads(grant.fields_json) if name not in masked)
+    return list(seen)
 
 
 def _objection(session: Session, actor: Actor, objection_id: int) -> Objection:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -129,22 +130,28 @@ def contract_of(session: Session, grant: Grant, terms: dict[str, Any]) -> Contra
     )
 
 
-def contract_problems(contract: Contract, public_key_pem: str) -> list[str]:
-    """What is wrong with a contract, in words (empty: the terms are intact and every signature holds)."""
+def contract_problems(contract: Contract, keys: Mapping[str, str] | str) -> list[str]:
+    """What is wrong with a contract, in words (empty: the terms are intact and every signature holds).
+    ``keys``: the platform's public keys by key id (``GET /api/v1/keys``), or one PEM key."""
     problems = []
     digest = digest_of(contract.terms)
     if digest != contract.terms_digest:
         problems.append(f"the terms do not hash to the stated digest ({digest} ≠ {contract.terms_digest})")
     parties = set()
     for signature in contract.signatures:
-        who = f"{signature.party} {signature.account}"
-        if signature.receipt.body.get("terms_digest") != digest:
+        body = signature.receipt.body
+        party = str(body.get("party"))  # what was signed, not the label beside it
+        who = f"{party} {body.get('account')}"
+        if body.get("terms_digest") != digest:
             problems.append(f"the signature of {who} covers other terms")
-        if signature.receipt.body.get("grant") != contract.grant:
+        if body.get("grant") != contract.grant:
             problems.append(f"the signature of {who} is for another grant")
-        if not verify(signature.receipt, public_key_pem):
-            problems.append(f"the signature of {who} does not verify with this key")
-        parties.add(signature.party)
+        pem = keys if isinstance(keys, str) else keys.get(signature.receipt.key_id)
+        if pem is None:
+            problems.append(f"the signature of {who} names key {signature.receipt.key_id}, which is not given")
+        elif not verify(signature.receipt, pem):
+            problems.append(f"the signature of {who} does not verify with key {signature.receipt.key_id}")
+        parties.add(party)
     missing = {"assigner", "assignee"} - parties if "platform" not in parties else set()
     if missing:
         problems.append(f"no signature of the {' and '.join(sorted(missing))}")

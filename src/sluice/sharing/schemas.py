@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from sluice.clock import UtcMoment
 from sluice.gateway.receipts import Receipt
 from sluice.gateway.schemas import Delivery, MaskSpec
 
@@ -31,8 +32,8 @@ class ApplicationCreate(BaseModel):
     items: list[ApplicationItem] = Field(min_length=1, max_length=MAX_ITEMS)
     purpose: str = Field(min_length=2, max_length=500, description="What the data will be used for (用途).")
     legal_basis: str = Field(min_length=2, max_length=1000, description="The law or duty that requires it.")
-    valid_from: datetime | None = Field(default=None, description="Start of the period asked for (default: now).")
-    valid_until: datetime = Field(description="End of the period asked for.")
+    valid_from: UtcMoment | None = Field(default=None, description="Start of the period asked for (default: now).")
+    valid_until: UtcMoment = Field(description="End of the period asked for (with its time zone, e.g. …Z).")
     quota: int | None = Field(default=None, ge=1, description="Calls over the grant's life (none: no limit).")
     delivery: list[Delivery] = Field(default_factory=lambda: [Delivery.QUERY], min_length=1)
 
@@ -53,15 +54,17 @@ class Resubmission(BaseModel):
     unmasked: list[str] | None = None
     purpose: str | None = Field(default=None, min_length=2, max_length=500)
     legal_basis: str | None = Field(default=None, min_length=2, max_length=1000)
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: UtcMoment | None = None
+    valid_until: UtcMoment | None = None
     quota: int | None = Field(default=None, ge=1)
     delivery: list[Delivery] | None = Field(default=None, min_length=1)
     comment: str = Field(default="", max_length=2000)
 
 
 class Obligations(BaseModel):
-    no_onward_sharing: bool = Field(default=True, description="The data may not be passed on (always true).")
+    no_onward_sharing: Literal[True] = Field(
+        default=True, description="The data may not be passed on (always true: shared data is never passed on)."
+    )
     delete_after_days: int | None = Field(
         default=None, ge=1, le=3650, description="Days after the grant ends by which copies must be deleted."
     )
@@ -77,8 +80,8 @@ class Approval(BaseModel):
     masks: dict[str, MaskSpec] | None = Field(
         default=None, description="Masks per field (default: sensitive fields masked unless asked for in clear)."
     )
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: UtcMoment | None = None
+    valid_until: UtcMoment | None = None
     quota: int | None = Field(default=None, ge=1)
     delivery: list[Delivery] | None = Field(default=None, min_length=1)
     obligations: Obligations = Field(default_factory=Obligations)

@@ -8,6 +8,7 @@ its audit event and its notices in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -24,11 +25,14 @@ from sluice.catalog.schemas import FieldSpec, ResourceDescription
 from sluice.catalog.vocab import Grade, OpenType, Sensitivity, SharingType
 from sluice.db.session import now, settings_of
 from sluice.errors import Conflict, Forbidden, Invalid, NotFound
+from sluice.gateway.masks import MaskKind
 from sluice.gateway.models import Grant
 from sluice.gateway.schemas import Delivery, GrantCreate, GrantPublic
 from sluice.gateway.terms import check_masks, check_row_filter, default_masks
 from sluice.identity.actor import Actor
-from sluice.identity.queries import find_organisation
+from sluice.identity.models import Organisation
+from sluice.identity.permissions import in_person
+from sluice.identity.queries import find_organisation, find_user
 from sluice.identity.roles import OrgKind, Role
 from sluice.inbox.post import notify
 from sluice.pagination import Page, check_limit, decode_cursor, encode_cursor
@@ -134,7 +138,7 @@ def file_application(session: Session, actor: Actor, *, data: ApplicationCreate)
             resource=resource.code,
             fields=item.fields,
             unmasked=item.unmasked,
-            row_filter=item.row_filter,
+            row_filter_sha256=_digest(item.row_filter),  # a scope may name people: the log keeps its digest
             purpose=data.purpose,
             legal_basis=data.legal_basis,
             deadline=application.deadline_at.isoformat(),
@@ -203,23 +207,43 @@ def _may_apply_for(actor: Actor, resource: Resource, session: Session) -> None:
     code = resource.code
     if resource.org_id == actor.org_id:
         raise Invalid(f"{code} is your own organisation's: its accounts use it without a grant", resource=code)
-    if resource.grade == Grade.CORE.value:
-        raise Forbidden(f"{code} is core data (核心数据): it is never granted outside its department", resource=code)
-    if actor.org_kind is OrgKind.ENTERPRISE:
-        if resource.open_type == OpenType.OPEN.value:
-            raise Invalid(f"{code} is open data: query or download it without applying", resource=code)
-        if resource.open_type != OpenType.CONDITIONAL.value:
-            raise Forbidden(f"{code} is not open to enterprises (不予开放)", resource=code)
-        return
-    if resource.sharing_type == SharingType.UNCONDITIONAL.value:
+    if actor.org_kind is OrgKind.ENTERPRISE and resource.open_type == OpenType.OPEN.value:
+        raise Invalid(f"{code} is open data: query or download it without applying", resource=code)
+    if (
+        actor.org_kind is OrgKind.DEPARTMENT
+        and resource.sharing_type == SharingType.UNCONDITIONAL.value
+        and resource.grade == Grade.GENERAL.value
+    ):
         raise Invalid(
             f"{code} is shared unconditionally (无条件共享): query it directly with your purpose; the platform issues "
             "a standing grant on first use",
             resource=code,
         )
+    _grantable(session, resource, actor.org_kind)
+
+
+def _grantable(session: Session, resource: Resource, kind: OrgKind | None) -> None:
+    """What forbids granting ``resource`` to an organisation of ``kind`` — checked when an application is filed,
+    resubmitted, approved and countersigned, since the catalog may change in between."""
+    code = resource.code
+    if resource.grade == Grade.CORE.value:
+        raise Forbidden(f"{code} is core data (核心数据): it is never granted outside its department", resource=code)
+    if kind is OrgKind.ENTERPRISE:
+        if resource.open_type != OpenType.CONDITIONAL.value:
+            raise Forbidden(f"{code} is not open to enterprises (不予开放)", resource=code)
+        return
     if resource.sharing_type == SharingType.NOT_SHARED.value:
         basis = current_description(session, resource).legal_basis or "(no basis stated)"
         raise Forbidden(f"{code} is not shared (不予共享) under: {basis}", resource=code, legal_basis=basis)
+
+
+def _still_grantable(session: Session, application: Application, resource: Resource) -> None:
+    applicant = session.get_one(Organisation, application.applicant_org_id)
+    _grantable(session, resource, OrgKind(applicant.kind))
+
+
+def _digest(text: str | None) -> str | None:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest() if text else None
 
 
 def _check_period(valid_from: datetime, valid_until: datetime, at: datetime, max_days: int) -> None:
@@ -244,6 +268,7 @@ def approve_application(
     """The provider (or, once escalated, the manager) approves — possibly narrowing fields, rows, period, quota
     or delivery. Important data then waits for the manager's countersignature; otherwise the grant is issued."""
     application, resource = _application(session, actor, application_id)
+    _still_grantable(session, application, resource)
     description = serving_description(session, resource)
     terms = _approved_terms(application, approval, description)
     important = resource.grade == Grade.IMPORTANT.value
@@ -258,7 +283,7 @@ def approve_application(
         f"application.{action.value}",
         f"application:{application.id}",
         party=party.value,
-        terms=json.loads(application.terms_json),
+        terms={**json.loads(application.terms_json), "row_filter": _digest(terms.row_filter)},
         narrowed=_narrowed(application, terms, description),
     )
     if important:
@@ -293,7 +318,9 @@ def countersign_application(
 ) -> ApplicationPublic:
     """The manager countersigns important data after the provider's approval; the grant is then issued.
     A second person must sign: never the account that approved it, never one of the providing organisation."""
+    in_person(actor, "a countersignature")
     application, resource = _application(session, actor, application_id)
+    _still_grantable(session, application, resource)
     if application.answered_by == actor.username:
         raise Forbidden(
             "a single account can never approve its own request: another manager must countersign what you approved",
@@ -344,6 +371,7 @@ def resubmit_application(
 ) -> ApplicationPublic:
     """The applicant answers a request for changes; the provider's deadline starts again."""
     application, resource = _application(session, actor, application_id)
+    _still_grantable(session, application, resource)
     item = ApplicationItem(
         resource=resource.code,
         fields=changes.fields or json.loads(application.fields_json),
@@ -740,11 +768,18 @@ def _approved_terms(application: Application, approval: Approval, description: R
     if approval.row_filter:
         check_row_filter(approval.row_filter, fields)
         row_filter = f"({row_filter}) AND ({approval.row_filter})" if row_filter else approval.row_filter
+    defaults = default_masks(description.fields, granted, json.loads(application.unmasked_json))
+    masks = defaults
     if approval.masks is not None:
-        masks = {k: v for k, v in approval.masks.items() if k in set(granted)}
         check_masks(fields, approval.masks)
-    else:
-        masks = default_masks(description.fields, granted, json.loads(application.unmasked_json))
+        masks = {k: v for k, v in approval.masks.items() if k in set(granted) and v.kind is not MaskKind.MASK_NONE}
+        bare = sorted(set(defaults) - set(masks))
+        if bare:
+            raise Invalid(
+                f"an approval can only narrow: {', '.join(bare)} are sensitive and were not asked for in clear, "
+                "so they stay masked",
+                field="masks",
+            )
     valid_from = max(approval.valid_from or application.valid_from, application.valid_from)
     valid_until = min(approval.valid_until or application.valid_until, application.valid_until)
     if valid_until <= valid_from:
@@ -779,7 +814,8 @@ def _narrowed(application: Application, terms: Terms, description: ResourceDescr
         or terms.valid_until != application.valid_until
         or terms.quota != application.quota
         or [d.value for d in terms.delivery] != json.loads(application.delivery_json)
-        or any(name not in defaults for name in terms.masks)
+        or terms.masks != defaults  # another mask than the default, or one more
+        or terms.obligations != Obligations()  # an obligation the applicant did not see
     )
 
 
@@ -821,7 +857,7 @@ def _issue(
     )
     at = now(session)
     approver = application.answered_by or actor.username
-    assigner_org = org_codes(session, resource.org_id)[resource.org_id] if party is Party.PROVIDER else "platform"
+    assigner_org = find_user(session, approver).organisation.code  # the provider's, or the manager's in its place
     sign_terms(
         session, grant, party="assigner", organisation=assigner_org, account=approver, at=at, audit_event=event.id
     )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sluice.audit.log import record
 from sluice.catalog.models import Resource
 from sluice.catalog.schemas import ResourceDescription
-from sluice.catalog.vocab import SharingType
+from sluice.catalog.vocab import Grade, SharingType
 from sluice.db.session import now, settings_of
 from sluice.gateway.models import Grant
 from sluice.gateway.schemas import Delivery
@@ -30,6 +30,7 @@ def may_stand(actor: Actor, resource: Resource) -> bool:
     return (
         resource.visible
         and resource.sharing_type == SharingType.UNCONDITIONAL.value
+        and resource.grade == Grade.GENERAL.value  # important data needs a countersigned application
         and actor.is_user
         and actor.org_kind is OrgKind.DEPARTMENT
         and actor.has(Role.CONSUMER)
