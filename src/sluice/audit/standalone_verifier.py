@@ -1,0 +1,378 @@
+"""Offline verifier for an exported Sluice audit log; this one file needs only Python 3.11+ and ``cryptography``.
+
+It imports nothing from Sluice, so it can be copied to another machine and run there::
+
+    python standalone_verifier.py EXPORT_DIR [--keys PINNED_KEYS.json]
+    python -m sluice.audit.standalone_verifier EXPORT_DIR
+
+The export directory holds:
+
+* ``entries.jsonl``: one ``{"index": int, "entry": str}`` per line, in index order; ``entry`` is the canonical
+  JSON of the log entry exactly as stored, and its UTF-8 bytes are the leaf (RFC 9162 §2.1.1).
+* ``tree_heads.jsonl``: one signed tree head per line: ``tree_size``, ``root_hash`` (hex), ``timestamp``
+  (ISO 8601), ``key_id`` and ``signature``, base64 Ed25519 over the canonical JSON (sorted keys, no spaces,
+  UTF-8) of the first four fields.
+* ``keys.json``: ``[{"key_id": str, "public_key_pem": str}, ...]``.
+
+It checks that the indexes run 0..n-1 (naming the first missing, duplicated or out-of-order one), recomputes
+the Merkle tree over the entries in one pass, and checks every tree head: its signature, and that its root is
+the recomputed root at its size. A tampered entry shows as the first head whose root differs; the altered
+entry lies between the largest head that still matches and that head. Exit status 0 when everything holds.
+
+A head's signature proves only that the holder of the key signed it: take the public keys from somewhere
+other than the export itself (``--keys``), or an exporter who can rewrite the log can re-sign it too.
+The Merkle hashing below duplicates ``sluice.audit.merkle`` on purpose, to keep this file self-contained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+ENTRIES = "entries.jsonl"
+TREE_HEADS = "tree_heads.jsonl"
+KEYS = "keys.json"
+SIGNED_FIELDS = ("tree_size", "root_hash", "timestamp", "key_id")
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+# --- RFC 9162 §2.1.1 hashing (the same as sluice.audit.merkle) ---------------------------------------------
+
+
+def leaf_hash(entry: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+class TreeBuilder:
+    """Roots of a growing tree, keeping only the hashes of its perfect subtrees (one per set bit of the size)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._frontier: list[bytes] = []
+
+    def append(self, leaf: bytes) -> None:
+        folded, height = leaf, 0
+        while self.size >> height & 1:
+            folded = node_hash(self._frontier.pop(), folded)
+            height += 1
+        self._frontier.append(folded)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._frontier:
+            return EMPTY_ROOT
+        folded = self._frontier[-1]
+        for left in reversed(self._frontier[:-1]):
+            folded = node_hash(left, folded)
+        return folded
+
+
+# --- The report -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What the verifier found. ``entries``: entries read in a clean 0..n-1 run (the ones hashed);
+    ``heads_checked``: tree heads read; ``first_bad_index``: the earliest log index that cannot be trusted."""
+
+    ok: bool = True
+    entries: int = 0
+    heads_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    first_bad_index: int | None = None
+
+    def fail(self, problem: str, index: int | None = None) -> None:
+        self.ok = False
+        self.problems.append(problem)
+        if index is not None and (self.first_bad_index is None or index < self.first_bad_index):
+            self.first_bad_index = index
+
+    def render(self) -> str:
+        if self.ok:
+            return f"OK: {self.entries} entries, {self.heads_checked} tree heads verified"
+        lines = [
+            f"FAILED: {len(self.problems)} problem(s); {self.entries} entries in order, {self.heads_checked} tree heads read"
+        ]
+        if self.first_bad_index is not None:
+            lines.append(f"first bad index: {self.first_bad_index}")
+        lines.extend(f"- {problem}" for problem in self.problems)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    line: int
+    tree_size: int
+    root_hash: str
+    timestamp: str
+    key_id: str
+    signature: str
+
+    def label(self) -> str:
+        return f"tree head of size {self.tree_size} ({TREE_HEADS} line {self.line})"
+
+
+@dataclass
+class EntryScan:
+    """The result of one pass over the entries: the roots at the wanted sizes over the clean run 0..count-1."""
+
+    count: int = 0
+    roots: dict[int, bytes] = field(default_factory=dict)
+    broken_at: int | None = None  # the first index that is not where it should be
+
+
+# --- Verification ------------------------------------------------------------------------------------------------
+
+
+def verify_export(path: Path | str, keys_file: Path | str | None = None) -> Report:
+    """Verify the export in ``path``; the public keys come from ``keys_file`` when given, else ``keys.json``."""
+    folder = Path(path)
+    report = Report()
+    keys = _load_keys(Path(keys_file) if keys_file is not None else folder / KEYS, report)
+    heads = _load_heads(folder / TREE_HEADS, report)
+    report.heads_checked = len(heads)
+    signed = [head for head in heads if _signature_holds(head, keys, report)]
+    scan = _scan_entries(folder / ENTRIES, {head.tree_size for head in signed}, report)
+    report.entries = scan.count
+    _check_roots(signed, scan, report)
+    return report
+
+
+def _load_keys(path: Path, report: Report) -> dict[str, Ed25519PublicKey]:
+    try:
+        listed = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        report.fail(f"{path.name}: cannot be read ({exc})")
+        return {}
+    keys: dict[str, Ed25519PublicKey] = {}
+    for number, item in enumerate(listed if isinstance(listed, list) else [listed], start=1):
+        key = _public_key(item)
+        if key is None:
+            report.fail(f"{path.name}: key {number} is not a {{key_id, public_key_pem}} Ed25519 key")
+        else:
+            keys[item["key_id"]] = key
+    return keys
+
+
+def _public_key(item: Any) -> Ed25519PublicKey | None:
+    if not isinstance(item, dict) or not isinstance(item.get("key_id"), str):
+        return None
+    try:
+        key = load_pem_public_key(str(item.get("public_key_pem")).encode("utf-8"))
+    except (ValueError, TypeError):
+        return None
+    return key if isinstance(key, Ed25519PublicKey) else None
+
+
+def _load_heads(path: Path, report: Report) -> list[TreeHead]:
+    heads: list[TreeHead] = []
+    for line_number, value in _json_lines(path, report):
+        head = _tree_head(line_number, value)
+        if head is None:
+            report.fail(f"{TREE_HEADS} line {line_number}: not a tree head")
+        else:
+            heads.append(head)
+    return heads
+
+
+def _tree_head(line: int, value: Any) -> TreeHead | None:
+    if not isinstance(value, dict):
+        return None
+    size = value.get("tree_size")
+    texts = [value.get(name) for name in ("root_hash", "timestamp", "key_id", "signature")]
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0 or not all(isinstance(t, str) for t in texts):
+        return None
+    root_hash, timestamp, key_id, signature = (str(t) for t in texts)
+    return TreeHead(line, size, root_hash, timestamp, key_id, signature)
+
+
+def _signature_holds(head: TreeHead, keys: dict[str, Ed25519PublicKey], report: Report) -> bool:
+    key = keys.get(head.key_id)
+    if key is None:
+        report.fail(f"{head.label()}: unknown key {head.key_id!r}")
+        return False
+    body = {
+        "tree_size": head.tree_size,
+        "root_hash": head.root_hash,
+        "timestamp": head.timestamp,
+        "key_id": head.key_id,
+    }
+    try:
+        key.verify(base64.b64decode(head.signature, validate=True), _canonical(body))
+    except (InvalidSignature, binascii.Error, ValueError):
+        report.fail(f"{head.label()}: bad signature")
+        return False
+    if not _well_formed(head):
+        report.fail(
+            f"{head.label()}: signed, but its root_hash is not 32 bytes of hex or its timestamp is not ISO 8601"
+        )
+        return False
+    return True
+
+
+def _well_formed(head: TreeHead) -> bool:
+    try:
+        datetime.fromisoformat(head.timestamp)
+        return len(bytes.fromhex(head.root_hash)) == 32
+    except ValueError:
+        return False
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _scan_entries(path: Path, sizes: set[int], report: Report) -> EntryScan:
+    """One pass: hash the entries while their indexes run 0, 1, 2, …; after the first misplaced one, only note
+    where the indexes are, to say what went wrong."""
+    scan = EntryScan()
+    builder = TreeBuilder()
+    if 0 in sizes:
+        scan.roots[0] = builder.root()
+    seen_after: dict[int, int] = {}  # index -> line, after the break
+    first_wrong: tuple[int, int] | None = None  # (line, index found) where the break is
+    for line_number, value in _json_lines(path, report):
+        index, leaf = _entry(value)
+        if first_wrong is not None:
+            if index is not None:
+                seen_after.setdefault(index, line_number)
+            continue
+        if index is None or leaf is None:
+            report.fail(
+                f"{ENTRIES} line {line_number}: not an {{index, entry}} line (expected index {builder.size})",
+                builder.size,
+            )
+            scan.broken_at = builder.size
+            break
+        if index != builder.size:
+            first_wrong = (line_number, index)
+            continue
+        builder.append(leaf_hash(leaf))
+        if builder.size in sizes:
+            scan.roots[builder.size] = builder.root()
+    scan.count = builder.size
+    if first_wrong is not None:
+        scan.broken_at = _misplaced(builder.size, *first_wrong, seen_after, report)
+    return scan
+
+
+def _entry(value: Any) -> tuple[int | None, bytes | None]:
+    if not isinstance(value, dict):
+        return None, None
+    index, entry = value.get("index"), value.get("entry")
+    if not isinstance(index, int) or isinstance(index, bool):
+        return None, None
+    try:
+        return index, entry.encode("utf-8") if isinstance(entry, str) else None
+    except UnicodeEncodeError:  # a lone surrogate: not text that was ever stored
+        return index, None
+
+
+def _misplaced(expected: int, line: int, found: int, later: dict[int, int], report: Report) -> int:
+    """Say why line ``line`` holds index ``found`` where ``expected`` should be; return the first bad index."""
+    where = f"{ENTRIES} line {line}"
+    if found < expected:
+        report.fail(f"{where}: index {found} duplicated (it already came before; expected index {expected})", found)
+        return found
+    if expected in later:
+        report.fail(
+            f"{where}: out of order: index {found} where {expected} should be ({expected} is on line {later[expected]})",
+            expected,
+        )
+    else:
+        report.fail(f"{where}: index {expected} missing (found {found} in its place)", expected)
+    return expected
+
+
+def _check_roots(heads: list[TreeHead], scan: EntryScan, report: Report) -> None:
+    matching: list[int] = []
+    mismatched: list[TreeHead] = []
+    for head in sorted(heads, key=lambda h: h.tree_size):
+        if head.tree_size > scan.count:
+            _uncheckable(head, scan, report)
+        elif scan.roots[head.tree_size] == bytes.fromhex(head.root_hash):
+            matching.append(head.tree_size)
+        else:
+            mismatched.append(head)
+    for head in mismatched:
+        _locate(head, matching, report)
+
+
+def _uncheckable(head: TreeHead, scan: EntryScan, report: Report) -> None:
+    if scan.broken_at is None:
+        report.fail(
+            f"{head.label()}: entries missing after {scan.count} (indexes {scan.count}..{head.tree_size - 1})",
+            scan.count,
+        )
+    else:
+        report.fail(f"{head.label()}: not checked, only the first {scan.count} entries are in index order")
+
+
+def _locate(head: TreeHead, matching: list[int], report: Report) -> None:
+    """The altered entry lies after the largest matching head below this one, and before this head's size."""
+    if head.tree_size == 0:
+        report.fail(f"{head.label()}: the empty tree's root is the SHA-256 of nothing; this head is wrong")
+        return
+    later = [size for size in matching if size >= head.tree_size]
+    if later:
+        report.fail(
+            f"{head.label()}: root differs, yet a head of size {later[0]} matches the entries: this head is wrong, not the entries"
+        )
+        return
+    low = max((size for size in matching if size < head.tree_size), default=0)
+    where = (
+        f"entry {low} was altered"
+        if head.tree_size - low == 1
+        else f"the first altered entry is among indexes {low}..{head.tree_size - 1}"
+    )
+    report.fail(f"{head.label()}: root differs from the entries; {where}", low)
+
+
+def _json_lines(path: Path, report: Report) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON) for each non-blank line; a line that is not JSON is reported and yields None."""
+    try:
+        handle = path.open("rb")  # bytes: a line that is not UTF-8 is one bad line, not an unreadable file
+    except OSError as exc:
+        report.fail(f"{path.name}: cannot be read ({exc})")
+        return
+    with handle:
+        for line_number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    yield line_number, json.loads(line.decode("utf-8"))
+                except ValueError:  # UnicodeDecodeError included
+                    yield line_number, None
+
+
+# --- Command line ----------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Verify an exported Sluice audit log offline.")
+    parser.add_argument("export", type=Path, help="the export directory (entries.jsonl, tree_heads.jsonl, keys.json)")
+    parser.add_argument("--keys", type=Path, help="pinned public keys to use instead of the export's keys.json")
+    arguments = parser.parse_args(argv)
+    report = verify_export(arguments.export, arguments.keys)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
