@@ -102,6 +102,15 @@ class Settings(BaseSettings):
         description="Hosts organisations may register webhooks on (JSON list); empty: any. Set it so that no "
         "one can make the platform POST to internal services.",
     )
+    audit_sequence_seconds: float = Field(
+        default=0.2,
+        ge=0,
+        description="How often each API process gives queued audit events their place in the Merkle log (group "
+        "commit; events are durable before this). 0: never (run `sluice audit sign`).",
+    )
+    tree_head_seconds: float = Field(
+        default=60.0, gt=0, description="How often a new tree head is signed while the log grows."
+    )
     application_answer_days: int = Field(
         default=10, ge=1, le=90, description="Working days a provider has to answer an application."
     )

@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from sluice import __version__
-from sluice.api import auth, catalog, controls, dcat, gateway, health, identity, inbox, lake, sharing, sources
+from sluice.api import audit, auth, catalog, controls, dcat, gateway, health, identity, inbox, lake, sharing, sources
 from sluice.api.errors import install_error_handlers
+from sluice.audit.sequencer import BATCH, head_due, sequence, sign_tree_head
 from sluice.compat import ckan
 from sluice.identity.actor import Actor
 from sluice.inbox.webhooks import WebhookDispatcher
@@ -39,7 +40,7 @@ def _background(platform: Platform, owned: bool) -> list[Periodic]:
     settings = platform.settings
     chosen = {
         name: getattr(settings, name)
-        for name in ("webhook_interval_seconds", "deadline_sweep_seconds")
+        for name in ("webhook_interval_seconds", "deadline_sweep_seconds", "audit_sequence_seconds")
         if getattr(settings, name) > 0 and (owned or name in settings.model_fields_set)
     }
     timers: list[Periodic] = []
@@ -47,9 +48,20 @@ def _background(platform: Platform, owned: bool) -> list[Periodic]:
         timers.append(WebhookDispatcher(platform, interval=chosen["webhook_interval_seconds"]))
     if "deadline_sweep_seconds" in chosen:
         timers.append(Periodic("sluice-deadlines", lambda: _sweep(platform), interval=chosen["deadline_sweep_seconds"]))
+    if "audit_sequence_seconds" in chosen:
+        timers.append(Periodic("sluice-audit", lambda: _sequence(platform), interval=chosen["audit_sequence_seconds"]))
     for timer in timers:
         timer.start()
     return timers
+
+
+def _sequence(platform: Platform) -> bool:
+    """One round of group commit into the Merkle log, and a signed tree head when one is due."""
+    with platform.transaction() as session:
+        done = sequence(session)
+        if head_due(session, platform.settings.tree_head_seconds):
+            sign_tree_head(session)
+    return done >= BATCH
 
 
 def _sweep(platform: Platform) -> bool:
@@ -97,6 +109,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(sharing.grants)
     app.include_router(sharing.objections_router)
     app.include_router(controls.router)
+    app.include_router(audit.router)
     app.include_router(dcat.router)
     app.include_router(ckan.router)
     return app

@@ -1,7 +1,8 @@
 """Appending to the audit log, inside the transaction of the change it records.
 
 The event is written in the same transaction as the change, so either both are durable or neither is:
-no change without its record, no record of a change that did not happen.
+no change without its record, no record of a change that did not happen. It is queued there too; the
+sequencer (``audit.sequencer``) gives it its index in the Merkle log moments later, in a batch.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sluice.audit.models import AuditEvent
+from sluice.audit.models import AuditEvent, AuditQueue
 from sluice.db.session import now
 from sluice.identity.actor import Actor
 
@@ -44,4 +45,5 @@ def record(session: Session, actor: Actor, action: str, target: str, **detail: A
     )
     session.add(event)
     session.flush()
+    session.add(AuditQueue(event_id=event.id))
     return event

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sluice import __version__
-from sluice.cli import catalog, controls, demo, gateway, holidays, identity, lake, sharing, sources, webhooks
+from sluice.cli import audit, catalog, controls, demo, gateway, holidays, identity, lake, sharing, sources, webhooks
 from sluice.cli.context import ACT_AS, err, fail, out, settings
 from sluice.db import migrate as migrations
 from sluice.db.engine import create_db_engine, redact_url
@@ -41,6 +41,7 @@ app.add_typer(sharing.sharing, name="sharing")
 app.add_typer(holidays.holidays, name="holidays")
 app.add_typer(webhooks.webhooks, name="webhooks")
 app.add_typer(controls.controls, name="controls")
+app.add_typer(audit.audit, name="audit")
 app.command("query")(gateway.query_command)
 app.command("ingest")(lake.ingest_command)
 app.command("inbox")(lake.inbox_command)
