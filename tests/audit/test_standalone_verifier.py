@@ -237,3 +237,19 @@ def test_its_hashing_is_the_merkle_modules(texts: list[str]) -> None:
     for text in texts:
         builder.append(standalone_verifier.leaf_hash(text.encode("utf-8", "surrogatepass")))
     assert builder.root() == merkle.root(text.encode("utf-8", "surrogatepass") for text in texts)
+
+
+def test_block_hashing_gives_the_same_roots_as_leaf_by_leaf() -> None:
+    """The verifier hashes aligned blocks of CHUNK entries level by level; every root must equal RFC 9162's."""
+    from sluice.audit import merkle
+    from sluice.audit import standalone_verifier as standalone
+
+    entries = [f"entry {n}".encode() for n in range(3 * standalone.CHUNK + 123)]
+    builder = standalone.TreeBuilder()
+    for start in range(0, len(entries), standalone.CHUNK):
+        builder.extend(entries[start : start + standalone.CHUNK])
+        assert builder.root() == merkle.root(entries[: builder.size])
+    odd = standalone.TreeBuilder()
+    odd.extend(entries[:5])
+    odd.extend(entries[5 : 5 + standalone.CHUNK])  # not aligned: leaf by leaf
+    assert odd.root() == merkle.root(entries[: 5 + standalone.CHUNK])

@@ -60,6 +60,9 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
+CHUNK = 4096  # entries hashed as one block when aligned
+
+
 class TreeBuilder:
     """Roots of a growing tree, keeping only the hashes of its perfect subtrees (one per set bit of the size)."""
 
@@ -74,6 +77,24 @@ class TreeBuilder:
             height += 1
         self._frontier.append(folded)
         self.size += 1
+
+    def extend(self, entries: list[bytes]) -> None:
+        """Append many entries (raw). A whole aligned block of CHUNK is hashed level by level and joins the tree as
+        one perfect subtree: the same hashes as one by one, with far less Python per leaf."""
+        leaves = [hashlib.sha256(b"\x00" + entry).digest() for entry in entries]
+        if len(leaves) != CHUNK or self.size % CHUNK:
+            for leaf in leaves:
+                self.append(leaf)
+            return
+        level = leaves
+        while len(level) > 1:
+            level = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
+        folded, height = level[0], CHUNK.bit_length() - 1
+        while self.size >> height & 1:
+            folded = node_hash(self._frontier.pop(), folded)
+            height += 1
+        self._frontier.append(folded)
+        self.size += CHUNK
 
     def root(self) -> bytes:
         if not self._frontier:
@@ -246,6 +267,7 @@ def _scan_entries(path: Path, sizes: set[int], report: Report) -> EntryScan:
     builder = TreeBuilder()
     if 0 in sizes:
         scan.roots[0] = builder.root()
+    pending: list[bytes] = []  # entries read in order, not yet hashed (hashed in blocks of CHUNK)
     seen_after: dict[int, int] = {}  # index -> line, after the break
     first_wrong: tuple[int, int] | None = None  # (line, index found) where the break is
     for line_number, value in _json_lines(path, report):
@@ -255,18 +277,26 @@ def _scan_entries(path: Path, sizes: set[int], report: Report) -> EntryScan:
                 seen_after.setdefault(index, line_number)
             continue
         if index is None or leaf is None:
+            builder.extend(pending)
+            pending = []
             report.fail(
                 f"{ENTRIES} line {line_number}: not an {{index, entry}} line (expected index {builder.size})",
                 builder.size,
             )
             scan.broken_at = builder.size
             break
-        if index != builder.size:
+        if index != builder.size + len(pending):
             first_wrong = (line_number, index)
             continue
-        builder.append(leaf_hash(leaf))
-        if builder.size in sizes:
-            scan.roots[builder.size] = builder.root()
+        pending.append(leaf)
+        if len(pending) == CHUNK or builder.size + len(pending) in sizes:
+            builder.extend(pending)
+            pending = []
+            if builder.size in sizes:
+                scan.roots[builder.size] = builder.root()
+    builder.extend(pending)
+    if builder.size in sizes:
+        scan.roots[builder.size] = builder.root()
     scan.count = builder.size
     if first_wrong is not None:
         scan.broken_at = _misplaced(builder.size, *first_wrong, seen_after, report)
