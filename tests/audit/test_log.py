@@ -22,6 +22,7 @@ from sluice.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from sluice.audit.models import AuditEvent, AuditLeaf, AuditQueue
 from sluice.audit.sequencer import head_body, sequence
 from sluice.cli.main import app
+from sluice.clock import FixedClock
 from sluice.demo.grants import MARRIAGE_CHECK
 from sluice.errors import Forbidden
 from sluice.gateway.querying import query
@@ -144,3 +145,36 @@ def test_only_the_auditor_or_operator_asks_for_a_fresh_head(demo: Platform) -> N
         service.new_tree_head(session, as_(demo, "civil-analyst"))
     with demo.transaction() as session:
         assert service.new_tree_head(session, as_(demo, "auditor")).tree_size > 0
+
+
+def test_the_auditor_sees_flows_denials_and_unusual_volumes(demo: Platform, demo_client: TestClient) -> None:
+    analyst = as_(demo, "civil-analyst")
+    for _ in range(2):
+        query(demo, analyst, QueryRequest(sql="SELECT name FROM psb.residents LIMIT 3", purpose=MARRIAGE_CHECK))
+    with pytest.raises(Forbidden):
+        query(demo, analyst, QueryRequest(sql="SELECT phone FROM psb.residents", purpose=MARRIAGE_CHECK))
+    period = {"start": "2020-01-01T00:00:00Z", "end": "2030-01-01T00:00:00Z"}
+    assert demo_client.get("/api/v1/audit/access", params=period, headers=bearer(demo, "operator")).status_code == 403
+    report = demo_client.get("/api/v1/audit/access", params=period, headers=bearer(demo, "auditor")).json()
+    flow = next(f for f in report["flows"] if f["organisation"] == "civil" and f["resource"] == "psb.residents")
+    assert flow["purpose"] == MARRIAGE_CHECK
+    assert flow["calls"] >= 2
+    assert flow["rows"] >= 6
+    assert "civil-analyst" in flow["accounts"]
+    assert any(d["actor"] == "civil-analyst" and "phone" in d["message"] for d in report["denied"])
+
+
+def test_a_day_far_above_the_usual_volume_is_flagged(platform: Platform, clock: FixedClock) -> None:
+    from datetime import timedelta
+
+    from sluice.audit import views
+    from sluice.audit.log import record
+
+    start = clock.now()
+    for rows in (500, 600, 550, 9000, 520):
+        with platform.transaction() as session:
+            record(session, SYSTEM, "gateway.query", "resource:psb.residents", rows=rows, purpose="check")
+        clock.advance(timedelta(days=1))
+    with platform.reading() as session:
+        found = views.unusual(session, start, clock.now())
+    assert [(u.resource, u.rows, u.typical_rows) for u in found] == [("psb.residents", 9000, 550)]

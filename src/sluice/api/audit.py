@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from sluice.api.deps import ActorDep, ReadSessionDep, SessionDep
 from sluice.audit import service
 from sluice.audit.schemas import ConsistencyProof, EntriesPage, InclusionProof, TreeHead
+from sluice.clock import UtcMoment
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -48,3 +49,16 @@ def inclusion_proof(
 @router.get("/proof/consistency", response_model=ConsistencyProof, summary="That one signed tree extends another")
 def consistency_proof(session: ReadSessionDep, actor: ActorDep, first: int, second: int) -> ConsistencyProof:
     return service.consistency_proof(session, actor, first=first, second=second)
+
+
+@router.get("/access", response_model=service.AccessReport, summary="Flows, denied attempts, unusual volumes (auditor)")
+def access_report(
+    session: ReadSessionDep,
+    actor: ActorDep,
+    *,
+    start: UtcMoment,
+    end: UtcMoment,
+    resource: str | None = None,
+    organisation: str | None = None,
+) -> service.AccessReport:
+    return service.access_report(session, actor, start=start, end=end, resource=resource, organisation=organisation)

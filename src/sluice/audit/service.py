@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sluice.audit import permissions as can
+from sluice.audit import views
 from sluice.audit.merkle import SubtreeHash
 from sluice.audit.merkle import consistency_proof as make_consistency
 from sluice.audit.merkle import inclusion_proof as make_inclusion
@@ -94,6 +97,33 @@ def consistency_proof(session: Session, actor: Actor, *, first: int, second: int
     return ConsistencyProof(
         first=first, second=second, first_root=one.root_hash, second_root=two.root_hash, proof=[p.hex() for p in proof]
     )
+
+
+@use_case(can.can_read_entries)
+def access_report(
+    session: Session,
+    actor: Actor,
+    *,
+    start: datetime,
+    end: datetime,
+    resource: str | None = None,
+    organisation: str | None = None,
+) -> AccessReport:
+    """Who used which resource, by organisation and purpose, in [start, end); the denied attempts; and days of
+    unusual volume."""
+    if end <= start:
+        raise Invalid("the period must end after it starts", field="end")
+    return AccessReport(
+        flows=views.flows(session, start, end, resource, organisation),
+        denied=views.denials(session, start, end),
+        unusual=views.unusual(session, start, end),
+    )
+
+
+class AccessReport(BaseModel):
+    flows: list[views.Flow]
+    denied: list[views.Denial]
+    unusual: list[views.Unusual]
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
