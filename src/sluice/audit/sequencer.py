@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, tuple_
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from sluice.audit.log import canonical_json
@@ -37,7 +37,7 @@ def subtree_hashes(session: Session, wanted: Iterable[tuple[int, int]]) -> dict[
         return {}
     rows = session.execute(
         select(AuditNode.end_index, AuditNode.height, AuditNode.hash).where(
-            tuple_(AuditNode.end_index, AuditNode.height).in_(sorted(keys))  # exactly these nodes, by primary key
+            AuditNode.end_index.in_(sorted({end for end, _ in keys}))
         )
     ).all()
     found = {(int(r.end_index), int(r.height)): bytes(r.hash) for r in rows}
