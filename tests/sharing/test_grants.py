@@ -271,3 +271,19 @@ def test_contracts_are_checked_by_what_was_signed_and_with_retired_keys(demo: Pl
     keys = {k.key_id: k.public_key_pem for k in published_keys(demo.signer, demo.settings.keys_dir)}
     assert contract_problems(contract, keys) == []
     assert any("does not verify" in p for p in contract_problems(contract, demo.signer.public_key_pem))
+
+
+def test_lists_refuse_an_unknown_box_or_state_instead_of_answering_empty(demo: Platform) -> None:
+    from sluice.objections import service as objections
+
+    analyst = as_(demo, "civil-analyst")
+    with demo.reading() as session:
+        with pytest.raises(Invalid, match="unknown status actve"):
+            service.list_grants(session, analyst, status=["actve"])
+        with pytest.raises(Invalid, match="box is one of mine, given, all"):
+            service.list_grants(session, analyst, box="theirs")
+        with pytest.raises(Invalid, match="unknown status opne"):
+            objections.list_objections(session, analyst, status=["opne"])
+        with pytest.raises(Forbidden, match="manager's and the auditor's"):
+            service.list_applications(session, analyst, box="escalated")
+        assert [g.status for g in service.list_grants(session, analyst, status=["active"])] == ["active"]

@@ -318,7 +318,10 @@ def objections_raise(
     value: Annotated[str | None, typer.Option(help="The value believed right.")] = None,
 ) -> None:
     """Flag a record as wrong."""
-    record = dict(k.split("=", 1) for k in key if "=" in k)
+    malformed = [k for k in key if "=" not in k]
+    if malformed:
+        raise typer.BadParameter(f"write each key as FIELD=VALUE, not {', '.join(malformed)}", param_hint="--key")
+    record = dict(k.split("=", 1) for k in key)
     data = ObjectionCreate(resource=resource, record=record, field=field, claimed_value=value, evidence=evidence)
     with transaction() as session:
         done = objections.raise_objection(session, acting(session, context), data=data)

@@ -21,7 +21,6 @@ from sluice.errors import Conflict, Forbidden, Invalid, NotFound
 from sluice.gateway.models import Grant
 from sluice.identity.actor import Actor
 from sluice.identity.models import Organisation
-from sluice.identity.roles import Role
 from sluice.inbox.post import notify
 from sluice.lake.models import Version
 from sluice.lake.queries import serving_version
@@ -29,8 +28,10 @@ from sluice.objections import permissions as can
 from sluice.objections.models import Objection
 from sluice.objections.schemas import ObjectionAnswer, ObjectionCreate, ObjectionPublic, ObjectionRate
 from sluice.pagination import Page, check_limit, decode_cursor, encode_cursor
+from sluice.sharing.boxes import box_condition, check_statuses
 from sluice.sharing.deadlines import deadline_view, due_after
 from sluice.sharing.grants import org_codes
+from sluice.sharing.permissions import may_read, oversees
 from sluice.sharing.states import ObjectionAction, ObjectionState, Party
 from sluice.sharing.steps import Subject, add_history, history_of, take_step
 from sluice.usecase import use_case
@@ -188,19 +189,17 @@ def list_objections(
 ) -> Page[ObjectionPublic]:
     """``mine``: raised by my organisation; ``to_me``: about my organisation's data; ``all``: the manager and
     the auditor."""
-    query = select(Objection)
-    org = actor.org_id if actor.org_id is not None else -1
-    if box == "mine":
-        query = query.where(Objection.objector_org_id == org)
-    elif box == "to_me":
-        query = query.where(Objection.provider_org_id == org)
-    elif box == "all":
-        if not (actor.is_system or actor.has(Role.MANAGER) or actor.has(Role.AUDITOR)):
-            raise Forbidden("the list of all objections is the manager's and the auditor's")
-    else:
-        raise Invalid("box is one of mine, to_me, all", field="box", value=box)
+    query = select(Objection).where(
+        box_condition(
+            actor,
+            box,
+            own={"mine": Objection.objector_org_id, "to_me": Objection.provider_org_id},
+            overseen={"all": None},
+            what="objections",
+        )
+    )
     if status:
-        query = query.where(Objection.status.in_(status))
+        query = query.where(Objection.status.in_(check_statuses(status, (s.value for s in ObjectionState))))
     if resource:
         query = query.join(Resource, Resource.id == Objection.resource_id).where(Resource.code == resource)
     check_limit(limit, settings_of(session).page_size_max)
@@ -225,7 +224,7 @@ def objection_rates(session: Session, actor: Actor, *, by: str = "resource") -> 
         raise Invalid("by is resource or organisation", field="by", value=by)
     at = now(session)
     resources = select(Resource.id, Resource.code, Resource.org_id, Resource.use_count)
-    if not (actor.is_system or actor.has(Role.MANAGER) or actor.has(Role.AUDITOR)):
+    if not oversees(actor):
         resources = resources.where(Resource.org_id == (actor.org_id if actor.org_id is not None else -1))
     known = {row.id: row for row in session.execute(resources)}
     counts = session.execute(
@@ -286,8 +285,9 @@ def _seen_in_clear(session: Session, actor: Actor, resource: Resource) -> list[s
 
 def _objection(session: Session, actor: Actor, objection_id: int) -> Objection:
     objection = session.get(Objection, objection_id)
-    readers = actor.is_system or actor.has(Role.MANAGER) or actor.has(Role.AUDITOR)
-    if objection is None or not (readers or actor.org_id in (objection.objector_org_id, objection.provider_org_id)):
+    if objection is None or not may_read(
+        actor, applicant_org_id=objection.objector_org_id, provider_org_id=objection.provider_org_id
+    ):
         raise NotFound(f"no objection {objection_id} that you may see", objection=objection_id)
     return objection
 

@@ -33,13 +33,14 @@ def parties_of(actor: Actor, *, applicant_org_id: int, provider_org_id: int) -> 
     return frozenset(held)
 
 
+def oversees(actor: Actor) -> bool:
+    """The manager and the auditor (and the shell) see every organisation's applications, grants, objections."""
+    return actor.is_system or bool(actor.roles & READERS)
+
+
 def may_read(actor: Actor, *, applicant_org_id: int, provider_org_id: int) -> bool:
-    """Both organisations, the manager and the auditor (and the shell) see an application or a grant."""
-    return (
-        actor.is_system
-        or bool(actor.roles & READERS)
-        or (actor.org_id is not None and actor.org_id in (applicant_org_id, provider_org_id))
-    )
+    """Both organisations, the manager and the auditor (and the shell) see an application, grant or objection."""
+    return oversees(actor) or (actor.org_id is not None and actor.org_id in (applicant_org_id, provider_org_id))
 
 
 def can_apply(session: Session, actor: Actor, **_: Any) -> None:

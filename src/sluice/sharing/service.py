@@ -37,6 +37,7 @@ from sluice.identity.roles import OrgKind, Role
 from sluice.inbox.post import notify
 from sluice.pagination import Page, check_limit, decode_cursor, encode_cursor
 from sluice.sharing import permissions as can
+from sluice.sharing.boxes import box_condition, check_statuses
 from sluice.sharing.contracts import contract_of, sign_terms
 from sluice.sharing.deadlines import deadline_view, due_after
 from sluice.sharing.grants import grant_public, new_grant, org_codes, terms_document
@@ -428,26 +429,21 @@ def list_applications(
     """``mine``: filed by my organisation; ``to_me``: for my organisation's resources (the provider's queue);
     ``countersign``: waiting for the manager; ``escalated``: past their deadline; ``all``: manager and auditor."""
     query = select(Application, Resource).join(Resource, Resource.id == Application.resource_id)
-    org = actor.org_id if actor.org_id is not None else -1
-    if box == "mine":
-        query = query.where(Application.applicant_org_id == org)
-    elif box == "to_me":
-        query = query.where(Application.provider_org_id == org)
-    elif box in ("countersign", "escalated", "all"):
-        if not (actor.is_system or actor.has(Role.MANAGER) or actor.has(Role.AUDITOR)):
-            raise Forbidden(f"the {box!r} list is the manager's and the auditor's")
-        if box == "countersign":
-            query = query.where(Application.status == ApplicationState.AWAITING_COUNTERSIGN.value)
-        elif box == "escalated":
-            query = query.where(Application.status == ApplicationState.ESCALATED.value)
-    else:
-        raise Invalid("box is one of mine, to_me, countersign, escalated, all", field="box", value=box)
+    query = query.where(
+        box_condition(
+            actor,
+            box,
+            own={"mine": Application.applicant_org_id, "to_me": Application.provider_org_id},
+            overseen={
+                "countersign": Application.status == ApplicationState.AWAITING_COUNTERSIGN.value,
+                "escalated": Application.status == ApplicationState.ESCALATED.value,
+                "all": None,
+            },
+            what="applications",
+        )
+    )
     if status:
-        known = {s.value for s in ApplicationState}
-        wrong = sorted(set(status) - known)
-        if wrong:
-            raise Invalid(f"unknown status {', '.join(wrong)}; one of {', '.join(sorted(known))}", field="status")
-        query = query.where(Application.status.in_(status))
+        query = query.where(Application.status.in_(check_statuses(status, (s.value for s in ApplicationState))))
     check_limit(limit, settings_of(session).page_size_max)
     after = decode_cursor(cursor)
     if after is not None:
@@ -534,19 +530,17 @@ def list_grants(
 ) -> list[GrantPublic]:
     """``mine``: held by my organisation (with calls left); ``given``: given by my organisation; ``all``: the
     manager and the auditor."""
-    query = select(Grant)
-    org = actor.org_id if actor.org_id is not None else -1
-    if box == "mine":
-        query = query.where(Grant.assignee_org_id == org)
-    elif box == "given":
-        query = query.where(Grant.assigner_org_id == org)
-    elif box == "all":
-        if not (actor.is_system or actor.has(Role.MANAGER) or actor.has(Role.AUDITOR)):
-            raise Forbidden("the list of all grants is the manager's and the auditor's")
-    else:
-        raise Invalid("box is one of mine, given, all", field="box", value=box)
+    query = select(Grant).where(
+        box_condition(
+            actor,
+            box,
+            own={"mine": Grant.assignee_org_id, "given": Grant.assigner_org_id},
+            overseen={"all": None},
+            what="grants",
+        )
+    )
     if status:
-        query = query.where(Grant.status.in_(status))
+        query = query.where(Grant.status.in_(check_statuses(status, (s.value for s in GrantState))))
     return [grant_public(session, g) for g in session.scalars(query.order_by(Grant.id))]
 
 
