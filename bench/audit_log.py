@@ -8,7 +8,6 @@ latency at N entries. Goals (issue 7): verify ≥ 0.5 of the raw hashing rate; p
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import statistics
 import tempfile
@@ -23,7 +22,7 @@ from sluice.audit.export import export_log
 from sluice.audit.log import canonical_json, record
 from sluice.audit.models import AuditEvent, AuditQueue
 from sluice.audit.sequencer import sequence, sign_tree_head
-from sluice.audit.standalone_verifier import verify_export
+from sluice.audit.standalone_verifier import ENTRIES, verify_export
 from sluice.identity.actor import Actor
 from sluice.platform import Platform, initialise
 from sluice.settings import Settings
@@ -110,7 +109,8 @@ def main() -> None:
         export = folder / "export"
         with platform.reading() as session:
             export_log(session, platform.signer, platform.settings.keys_dir, export)
-        entries = [json.loads(line)["entry"].encode() for line in (export / "entries.jsonl").open(encoding="utf-8")]
+        with (export / ENTRIES).open("rb") as lines:
+            entries = [line.partition(b"\t")[2][:-1] for line in lines]
         limit = raw_hashing(entries)
         started = time.perf_counter()
         report = verify_export(export)

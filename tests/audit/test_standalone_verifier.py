@@ -56,8 +56,7 @@ class Export:
 
     def write(self, heads: list[dict[str, object]] | None = None) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
-        entry_lines = [_canonical({"index": i, "entry": e}) for i, e in self.lines]
-        (self.folder / "entries.jsonl").write_text("\n".join(entry_lines) + "\n", "utf-8")
+        (self.folder / "entries.tsv").write_text("".join(f"{i}\t{e}\n" for i, e in self.lines), "utf-8")
         heads = heads if heads is not None else [self.head(size) for size in self.head_sizes]
         (self.folder / "tree_heads.jsonl").write_text("".join(_canonical(h) + "\n" for h in heads), "utf-8")
         (self.folder / "keys.json").write_text(json.dumps([{"key_id": KEY_ID, "public_key_pem": self.pem()}]), "utf-8")
@@ -167,12 +166,41 @@ def test_a_truncated_export(export: Export) -> None:
     _failed(verify_export(export.write()), 17, "entries missing after 17")
 
 
-def test_a_malformed_line(export: Export) -> None:
+@pytest.mark.parametrize("index", ["4 ", "+4", "04", "four", ""])
+def test_a_malformed_line(export: Export, index: str) -> None:
     folder = export.write()
-    lines = (folder / "entries.jsonl").read_text("utf-8").splitlines()
-    lines[4] = lines[4][:-3]
-    (folder / "entries.jsonl").write_text("\n".join(lines), "utf-8")
-    _failed(verify_export(folder), 4, "line 5: not an {index, entry} line")
+    lines = (folder / "entries.tsv").read_text("utf-8").splitlines()
+    lines[4] = index + lines[4][1:]
+    (folder / "entries.tsv").write_text("\n".join(lines), "utf-8")  # and no line feed after the last line
+    _failed(verify_export(folder), 4, "line 5: not an index<TAB>entry line")
+
+
+def test_a_line_without_its_tab(export: Export) -> None:
+    folder = export.write()
+    text = (folder / "entries.tsv").read_text("utf-8")
+    (folder / "entries.tsv").write_text(text.replace("4\t", "4 ", 1), "utf-8")
+    _failed(verify_export(folder), 4, "line 5: not an index<TAB>entry line")
+
+
+def test_blank_lines_and_a_missing_last_line_feed_change_nothing(export: Export) -> None:
+    folder = export.write()
+    text = (folder / "entries.tsv").read_text("utf-8")
+    (folder / "entries.tsv").write_text("\n" + text.replace("\n", "\n\n", 3).rstrip("\n"), "utf-8")
+    assert verify_export(folder).ok
+
+
+def test_an_entry_whose_bytes_are_not_utf8_is_an_altered_entry(export: Export) -> None:
+    folder = export.write()
+    raw = (folder / "entries.tsv").read_bytes()
+    (folder / "entries.tsv").write_bytes(
+        raw.replace("zoë".encode(), b"zo\xff", 6).replace(b"zo\xff", "zoë".encode(), 5)
+    )
+    _failed(verify_export(folder), 5, "entry 5 was altered")
+
+
+def test_an_entry_split_by_a_raw_line_feed_is_found_at_its_index(export: Export) -> None:
+    export.lines[6] = (6, export.lines[6][1].replace("read", "re\nad"))
+    _failed(verify_export(export.write()), 6, "line 8: not an index<TAB>entry line")
 
 
 def test_pinned_keys_catch_an_export_re_signed_with_another_key(export: Export, tmp_path: Path) -> None:

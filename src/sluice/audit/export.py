@@ -1,5 +1,5 @@
 """Writing the log to files another machine can verify without the platform (``standalone_verifier``):
-``entries.jsonl`` (index, entry), ``tree_heads.jsonl`` (every signed head) and ``keys.json`` (the platform's
+``entries.tsv`` (index, tab, entry), ``tree_heads.jsonl`` (every signed head) and ``keys.json`` (the platform's
 public keys, current and retired)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from sluice.audit.merkle import leaf_hash
 from sluice.audit.models import AuditEvent, AuditLeaf, AuditTreeHead
+from sluice.audit.standalone_verifier import ENTRIES
 from sluice.signing import Signer, published_keys
 
 
@@ -31,9 +32,9 @@ def export_log(session: Session, signer: Signer, keys_dir: Path, folder: Path) -
         .order_by(AuditLeaf.index)
         .execution_options(yield_per=10_000)
     )
-    with (folder / "entries.jsonl").open("w", encoding="utf-8") as out:
+    with (folder / ENTRIES).open("w", encoding="utf-8", newline="\n") as out:
         for index, entry in rows:
-            out.write(json.dumps({"index": index, "entry": entry}, ensure_ascii=False) + "\n")
+            out.write(f"{index}\t{entry}\n")  # canonical JSON holds no raw tab or line feed
             entries += 1
     heads = session.scalars(select(AuditTreeHead).order_by(AuditTreeHead.tree_size)).all()
     with (folder / "tree_heads.jsonl").open("w", encoding="utf-8") as out:

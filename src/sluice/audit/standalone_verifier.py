@@ -7,8 +7,10 @@ It imports nothing from Sluice, so it can be copied to another machine and run t
 
 The export directory holds:
 
-* ``entries.jsonl``: one ``{"index": int, "entry": str}`` per line, in index order; ``entry`` is the canonical
-  JSON of the log entry exactly as stored, and its UTF-8 bytes are the leaf (RFC 9162 §2.1.1).
+* ``entries.tsv``: one line per entry, in index order: the index (decimal), a tab, the entry, a line feed. The
+  entry is the canonical JSON of the log entry exactly as stored, and its UTF-8 bytes between the tab and the
+  line feed are the leaf (RFC 9162 §2.1.1); canonical JSON escapes every control character, so an entry never
+  holds a raw tab or line feed. The bytes are hashed as read, never decoded.
 * ``tree_heads.jsonl``: one signed tree head per line: ``tree_size``, ``root_hash`` (hex), ``timestamp``
   (ISO 8601), ``key_id`` and ``signature``, base64 Ed25519 over the canonical JSON (sorted keys, no spaces,
   UTF-8) of the first four fields.
@@ -29,7 +31,9 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import bisect
 import hashlib
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -42,7 +46,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-ENTRIES = "entries.jsonl"
+ENTRIES = "entries.tsv"
 TREE_HEADS = "tree_heads.jsonl"
 KEYS = "keys.json"
 SIGNED_FIELDS = ("tree_size", "root_hash", "timestamp", "key_id")
@@ -263,53 +267,53 @@ def _canonical(value: Any) -> bytes:
 def _scan_entries(path: Path, sizes: set[int], report: Report) -> EntryScan:
     """One pass: hash the entries while their indexes run 0, 1, 2, …; after the first misplaced one, only note
     where the indexes are, to say what went wrong."""
-    scanning = _Scanning(sizes, report)
-    for batch in _json_batches(path, report):
-        if not scanning.whole_batch(batch):
-            for line_number, value in batch:
+    scanning = _Scanning(sorted(sizes), report)
+    for first_line, lines in _line_batches(path, report):
+        if not scanning.whole_batch(lines):
+            for offset, line in enumerate(lines):
                 if scanning.scan.broken_at is not None:
                     break
-                scanning.one_line(line_number, value)
+                scanning.one_line(first_line + offset, line)
     return scanning.finish()
 
 
 @dataclass
 class _Scanning:
-    sizes: set[int]
+    sizes: list[int]  # the signed heads' sizes, ascending: the roots to keep
     report: Report
     scan: EntryScan = field(default_factory=EntryScan)
     builder: TreeBuilder = field(default_factory=TreeBuilder)
-    pending: list[bytes] = field(default_factory=list)  # read in order, not yet hashed (hashed CHUNK at a time)
+    pending: list[bytes] = field(default_factory=list)  # read in order, not yet hashed
     seen_after: dict[int, int] = field(default_factory=dict)  # index -> line, after the break
     first_wrong: tuple[int, int] | None = None  # (line, index found) where the break is
 
     def __post_init__(self) -> None:
-        if 0 in self.sizes:
+        if self.sizes and self.sizes[0] == 0:
             self.scan.roots[0] = self.builder.root()
 
-    def whole_batch(self, batch: list[tuple[int, Any]]) -> bool:
-        """Hash a batch in one go when every line is in order and no tree head falls inside it."""
+    def whole_batch(self, lines: list[bytes]) -> bool:
+        """Take a whole batch in one go when every line is well formed and in order."""
         if self.first_wrong is not None or self.scan.broken_at is not None:
             return False
-        base = self.builder.size + len(self.pending)
-        entries = _in_order(batch, base)
-        if entries is None or any(base < size <= base + len(entries) for size in self.sizes):
+        entries = _in_order(lines, self.builder.size + len(self.pending))
+        if entries is None:
             return False
-        self.builder.extend(self.pending)
-        self.builder.extend(entries)
-        self.pending = []
+        self.pending.extend(entries)
+        self._hash_pending(final=False)
         return True
 
-    def one_line(self, line_number: int, value: Any) -> None:
-        index, leaf = _entry(value)
+    def one_line(self, line_number: int, line: bytes) -> None:
+        if not line.strip():
+            return
+        index, entry = _entry(line)
         if self.first_wrong is not None:
             if index is not None:
                 self.seen_after.setdefault(index, line_number)
             return
-        if index is None or leaf is None:
-            self._flush()
+        if index is None or entry is None:
+            self._hash_pending(final=True)
             self.report.fail(
-                f"{ENTRIES} line {line_number}: not an {{index, entry}} line (expected index {self.builder.size})",
+                f"{ENTRIES} line {line_number}: not an index<TAB>entry line (expected index {self.builder.size})",
                 self.builder.size,
             )
             self.scan.broken_at = self.builder.size
@@ -317,87 +321,69 @@ class _Scanning:
         if index != self.builder.size + len(self.pending):
             self.first_wrong = (line_number, index)
             return
-        self.pending.append(leaf)
-        if len(self.pending) == CHUNK or self.builder.size + len(self.pending) in self.sizes:
-            self._flush()
+        self.pending.append(entry)
+        self._hash_pending(final=False)
 
-    def _flush(self) -> None:
-        self.builder.extend(self.pending)
-        self.pending = []
-        if self.builder.size in self.sizes:
-            self.scan.roots[self.builder.size] = self.builder.root()
+    def _hash_pending(self, final: bool) -> None:
+        """Hash what is pending up to each CHUNK boundary (one perfect subtree at a time) and each head's size
+        (keeping its root); the rest waits for more entries unless ``final``."""
+        while self.pending:
+            size = self.builder.size
+            cut = (size // CHUNK + 1) * CHUNK
+            head = bisect.bisect_right(self.sizes, size)
+            if head < len(self.sizes):
+                cut = min(cut, self.sizes[head])
+            take = cut - size
+            if take > len(self.pending):
+                if not final:
+                    return
+                take = len(self.pending)
+            self.builder.extend(self.pending[:take])
+            del self.pending[:take]
+            if head < len(self.sizes) and self.sizes[head] == self.builder.size:
+                self.scan.roots[self.builder.size] = self.builder.root()
 
     def finish(self) -> EntryScan:
         if self.scan.broken_at is None:
-            self._flush()
+            self._hash_pending(final=True)
         self.scan.count = self.builder.size
         if self.first_wrong is not None:
             self.scan.broken_at = _misplaced(self.builder.size, *self.first_wrong, self.seen_after, self.report)
         return self.scan
 
 
-def _in_order(batch: list[tuple[int, Any]], expected: int) -> list[bytes] | None:
-    """The entries of a whole batch of well-formed lines whose indexes run on from ``expected``; else None (the
-    batch is then read line by line, to say exactly what is wrong)."""
-    try:
-        entries = [value["entry"].encode("utf-8") for _, value in batch]
-        indexes = [value["index"] for _, value in batch]
-    except (TypeError, KeyError, AttributeError, UnicodeEncodeError):
+def _in_order(lines: list[bytes], expected: int) -> list[bytes] | None:
+    """The entries of a batch of lines ``index<TAB>entry<LF>`` whose indexes run on from ``expected``, written
+    exactly as the exporter writes them (decimal, no sign, no leading zeros); else None (the batch is then read
+    line by line, to say exactly what is wrong)."""
+    parts = [line.partition(b"\t") for line in lines]
+    if [part[0] for part in parts] != [b"%d" % index for index in range(expected, expected + len(lines))]:
         return None
-    if indexes != list(range(expected, expected + len(batch))) or any(type(i) is not int for i in indexes):
-        return None
-    return entries
+    return [part[2][:-1] for part in parts]  # every line ends in LF (_line_batches); a line without a tab fails above
 
 
-def _json_batches(path: Path, report: Report) -> Iterator[list[tuple[int, Any]]]:
-    """(line number, parsed JSON) for the non-blank lines, CHUNK at a time: a batch is parsed with one call
-    (far fewer Python steps per line); a batch holding a line that is not JSON is parsed line by line, and
-    that line yields None."""
+def _line_batches(path: Path, report: Report) -> Iterator[tuple[int, list[bytes]]]:
+    """(number of the first line, CHUNK lines, each ending in LF) — raw bytes: the entry's bytes are the leaf."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         report.fail(f"{path.name}: cannot be read ({exc})")
         return
     with handle:
-        numbers: list[int] = []
-        lines: list[bytes] = []
-        for line_number, line in enumerate(handle, start=1):
-            if line.strip():
-                numbers.append(line_number)
-                lines.append(line)
-            if len(lines) == CHUNK:
-                yield _parsed(numbers, lines)
-                numbers, lines = [], []
-        if lines:
-            yield _parsed(numbers, lines)
+        first = 1
+        while lines := list(itertools.islice(handle, CHUNK)):
+            if not lines[-1].endswith(b"\n"):
+                lines[-1] += b"\n"
+            yield first, lines
+            first += len(lines)
 
 
-def _parsed(numbers: list[int], lines: list[bytes]) -> list[tuple[int, Any]]:
-    try:
-        values = json.loads(b"[" + b",".join(lines) + b"]")
-        if len(values) == len(lines):
-            return list(zip(numbers, values, strict=True))
-    except ValueError:  # UnicodeDecodeError included
-        pass
-    parsed: list[tuple[int, Any]] = []
-    for number, line in zip(numbers, lines, strict=True):
-        try:
-            parsed.append((number, json.loads(line.decode("utf-8"))))
-        except ValueError:
-            parsed.append((number, None))
-    return parsed
-
-
-def _entry(value: Any) -> tuple[int | None, bytes | None]:
-    if not isinstance(value, dict):
+def _entry(line: bytes) -> tuple[int | None, bytes | None]:
+    """(index, entry) of one line ending in LF; (None, None) when it is not ``index<TAB>entry``."""
+    digits, tab, entry = line.partition(b"\t")
+    if not tab or not digits.isdigit() or b"%d" % int(digits) != digits:
         return None, None
-    index, entry = value.get("index"), value.get("entry")
-    if not isinstance(index, int) or isinstance(index, bool):
-        return None, None
-    try:
-        return index, entry.encode("utf-8") if isinstance(entry, str) else None
-    except UnicodeEncodeError:  # a lone surrogate: not text that was ever stored
-        return index, None
+    return int(digits), entry[:-1]
 
 
 def _misplaced(expected: int, line: int, found: int, later: dict[int, int], report: Report) -> int:
@@ -481,7 +467,7 @@ def _json_lines(path: Path, report: Report) -> Iterator[tuple[int, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Verify an exported Sluice audit log offline.")
-    parser.add_argument("export", type=Path, help="the export directory (entries.jsonl, tree_heads.jsonl, keys.json)")
+    parser.add_argument("export", type=Path, help="the export directory (entries.tsv, tree_heads.jsonl, keys.json)")
     parser.add_argument("--keys", type=Path, help="pinned public keys to use instead of the export's keys.json")
     arguments = parser.parse_args(argv)
     report = verify_export(arguments.export, arguments.keys)
