@@ -6,6 +6,7 @@ tamperer who drops the triggers."""
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,9 @@ def test_a_receipt_proves_its_delivery_was_logged(demo: Platform, demo_client: T
         entry = session.get_one(AuditEvent, answer.audit_event).entry
     assert proof["tree_size"] == second
     assert bytes.fromhex(proof["leaf_hash"]) == leaf_hash(entry.encode())
+    logged = json.loads(entry)["detail"]
+    assert logged["result_digest"] == answer.receipt.body["result_digest"] == answer.result_digest  # this delivery
+    assert answer.receipt.body["audit_event"] == answer.audit_event
     assert verify_inclusion(
         bytes.fromhex(proof["leaf_hash"]),
         proof["index"],
