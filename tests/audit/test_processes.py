@@ -116,9 +116,7 @@ def test_a_sequencer_killed_mid_batch_loses_nothing_acknowledged(platform: Platf
     _verified(platform, tmp_path / "export")
     with platform.reading() as session:
         logged = set(
-            session.scalars(
-                select(AuditLeaf.event_id).join(AuditEvent).where(AuditEvent.action == "test.acknowledged")
-            )
+            session.scalars(select(AuditLeaf.event_id).join(AuditEvent).where(AuditEvent.action == "test.acknowledged"))
         )
     assert logged == set(acknowledged)
 
