@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv lint format bench clean
+.PHONY: demo test venv lint format bench clean messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,3 +45,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## messages: extract the portal's message ids and merge them into the zh_CN catalog (then translate the new ones)
+messages: $(STAMP)
+	@mkdir -p build
+	@$(BIN)/pybabel extract -F src/sluice/web/babel.cfg --no-location --omit-header --sort-output -o build/messages.pot src/sluice/web
+	@$(BIN)/pybabel update -i build/messages.pot -d src/sluice/web/locale -l zh_CN --ignore-obsolete --width 120

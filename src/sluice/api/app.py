@@ -21,6 +21,7 @@ from sluice.platform import Platform
 from sluice.ratelimit import RateLimiter
 from sluice.settings import Settings
 from sluice.sharing.service import sweep_deadlines
+from sluice.web.app import install_portal, pages_for_browsers
 
 DESCRIPTION = """\
 Sluice shares government data safely: a standard catalog, governed access under grants, privacy
@@ -96,7 +97,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, wrap=pages_for_browsers)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(identity.router)
@@ -112,4 +113,5 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(audit.router)
     app.include_router(dcat.router)
     app.include_router(ckan.router)
+    install_portal(app)
     return app

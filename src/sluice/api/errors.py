@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -104,9 +105,18 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("internal", message, {"incident": incident}), 500)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(SluiceError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(ValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+HANDLERS: dict[type[Exception], Handler] = {
+    SluiceError: _domain_error,
+    RequestValidationError: _validation_error,
+    ValidationError: _validation_error,
+    StarletteHTTPException: _http_error,
+    Exception: _unexpected,
+}
+
+
+def install_error_handlers(app: FastAPI, wrap: Callable[[Handler], Handler] | None = None) -> None:
+    """The JSON error handlers; ``wrap`` lets another interface (the portal) answer some requests its own way."""
+    for kind, handler in HANDLERS.items():
+        app.add_exception_handler(kind, wrap(handler) if wrap else handler)

@@ -19,9 +19,8 @@ from sqlglot import exp
 from sluice.api.deps import ActorDep, PlatformDep
 from sluice.catalog.schemas import RESOURCE_CODE_PATTERN
 from sluice.errors import Exhausted, Invalid
-from sluice.gateway import rows, service
-from sluice.gateway.querying import MEDIA, Export, export, query
-from sluice.gateway.receipts import ALGORITHM, Receipt
+from sluice.gateway.querying import MEDIA, Export, RowsPage, export, query, rows_page
+from sluice.gateway.receipts import ALGORITHM
 from sluice.gateway.schemas import Delivery, QueryRequest, QueryResult
 from sluice.signing import published_keys
 
@@ -125,13 +124,6 @@ def _file(made: Export) -> Response:
     return StreamingResponse(iterate_in_threadpool(made.chunks()), media_type=made.media_type, headers=headers)
 
 
-class RowsPage(BaseModel):
-    columns: list[str]
-    rows: list[list[Any]]
-    next: str | None = Field(description="Pass as _next for the following page; null on the last.")
-    receipt: Receipt
-
-
 @router.get(
     "/resources/{code}/rows",
     response_model=RowsPage,
@@ -143,21 +135,7 @@ async def list_rows(request: Request, platform: PlatformDep, actor: ActorDep, co
     `__startswith`, `__isnull=1`), `_sort=field` or `_sort=-field`, `_size` (≤ 1000), `_next` (from the
     previous page), `purpose` (your grant's). The same governed path as POST /api/v1/query."""
     params = dict(request.query_params)
-    purpose = params.get("purpose", "open data")
-
-    def page() -> RowsPage:
-        with platform.reading() as session:
-            shown = service.fields_for(session, actor, code=code, purpose=purpose)
-        built = rows.build(code, params, shown.fields, shown.keys)
-        answer = query(platform, actor, QueryRequest(sql=built.sql, purpose=purpose, limit=built.size + 1))
-        return RowsPage(
-            columns=answer.columns,
-            rows=answer.rows[: built.size],
-            next=rows.next_cursor(answer.rows, answer.columns, built),
-            receipt=answer.receipt,
-        )
-
-    return _json(await _in_turn(request, page))
+    return _json(await _in_turn(request, lambda: rows_page(platform, actor, code, params)))
 
 
 class PublicKey(BaseModel):

@@ -14,7 +14,7 @@ import hashlib
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,10 +23,11 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from pydantic import BaseModel, Field
 
 from sluice.audit.log import canonical_json
 from sluice.errors import Forbidden, Invalid, SluiceError
-from sluice.gateway import engines, service
+from sluice.gateway import engines, rows, service
 from sluice.gateway.receipts import Receipt
 from sluice.gateway.schemas import JSON_DEFAULT_ROWS, JSON_MAX_ROWS, Delivery, QueryRequest, QueryResult
 from sluice.identity.actor import Actor
@@ -109,6 +110,28 @@ MEDIA = {
     "parquet": ("application/vnd.apache.parquet", "parquet"),
     "arrow": ("application/vnd.apache.arrow.stream", "arrows"),
 }
+
+
+class RowsPage(BaseModel):
+    columns: list[str]
+    rows: list[list[Any]]
+    next: str | None = Field(description="Pass as _next for the following page; null on the last.")
+    receipt: Receipt
+
+
+def rows_page(platform: Platform, actor: Actor, code: str, params: Mapping[str, str]) -> RowsPage:
+    """One page of rows (Datasette-style filters, keyset paging; ``gateway.rows``) through ``query``."""
+    purpose = params.get("purpose", "open data")
+    with platform.reading() as session:
+        shown = service.fields_for(session, actor, code=code, purpose=purpose)
+    built = rows.build(code, params, shown.fields, shown.keys)
+    answer = query(platform, actor, QueryRequest(sql=built.sql, purpose=purpose, limit=built.size + 1))
+    return RowsPage(
+        columns=answer.columns,
+        rows=answer.rows[: built.size],
+        next=rows.next_cursor(answer.rows, answer.columns, built),
+        receipt=answer.receipt,
+    )
 
 
 def export(

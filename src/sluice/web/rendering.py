@@ -1,0 +1,132 @@
+"""Turning a page's data into HTML: one Jinja2 environment (autoescaping everything), the language of the
+request, and the headers every page carries (a strict Content-Security-Policy: our own scripts, styles and
+images only — nothing from any other host, and no inline script an injected string could become)."""
+
+from __future__ import annotations
+
+import functools
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from sluice import __version__
+from sluice.catalog.vocab import LABELS, Category, Grade, OpenType, SharingType
+from sluice.web import i18n
+from sluice.web.i18n import _
+from sluice.web.security import Visitor, remember
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+@functools.cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("sluice.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(when=i18n.local_time, number=i18n.number, label=label, pick=pick)
+    env.globals.update(
+        version=__version__,
+        html_lang=i18n.html_lang,
+        locale=i18n.current,
+        facet_title=facet_title,
+        facet_value=facet_value,
+    )
+    return env
+
+
+def label(value: StrEnum | str) -> str:
+    """A controlled-vocabulary value in the reader's language."""
+    pair = LABELS.get(value) if isinstance(value, StrEnum) else None
+    if pair is None:
+        return str(value)
+    return pair[0] if i18n.current() == "zh_CN" else pair[1]
+
+
+def pick(item: Any, name: str) -> str:
+    """``item.<name>_zh`` or ``item.<name>_en`` by the reader's language (the other when it is empty)."""
+    zh, en = getattr(item, f"{name}_zh", ""), getattr(item, f"{name}_en", "")
+    first, second = (zh, en) if i18n.current() == "zh_CN" else (en, zh)
+    return str(first or second or "")
+
+
+FACET_VOCABULARIES: dict[str, type[StrEnum]] = {
+    "category": Category,
+    "sharing_type": SharingType,
+    "open_type": OpenType,
+    "grade": Grade,
+}
+
+
+def facet_title(name: str) -> str:
+    titles = {
+        "organisation": _("Department"),
+        "category": _("Category"),
+        "tag": _("Topic"),
+        "sharing_type": _("Sharing"),
+        "open_type": _("Openness"),
+        "grade": _("Grade"),
+        "format": _("Format"),
+    }
+    return titles.get(name, name)
+
+
+def facet_value(name: str, value: str, organisations: dict[str, str] | None = None) -> str:
+    vocabulary = FACET_VOCABULARIES.get(name)
+    if vocabulary is not None and value in vocabulary._value2member_map_:
+        return label(vocabulary(value))
+    if name == "organisation" and organisations:
+        return organisations.get(value, value)
+    return value
+
+
+def language_of(request: Request) -> str:
+    return i18n.choose(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.LANGUAGE_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def render(request: Request, who: Visitor, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    locale = language_of(request)
+    i18n.use(locale)
+    page = (
+        environment()
+        .get_template(template)
+        .render(
+            request=request,
+            who=who,
+            csrf=who.csrf_token,
+            path=request.url.path,
+            query_with_lang=lambda tag: _with_lang(request, tag),
+            **context,
+        )
+    )
+    response = HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
+    remember(response, request, who)
+    if request.query_params.get("lang") and i18n.normalise(request.query_params["lang"]):
+        response.set_cookie(i18n.LANGUAGE_COOKIE, locale, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
+def _with_lang(request: Request, tag: str) -> str:
+    """This page's query string, asking for language ``tag``."""
+    return urlencode([*((k, v) for k, v in request.query_params.multi_items() if k != "lang"), ("lang", tag)])
