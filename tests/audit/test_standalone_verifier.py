@@ -281,3 +281,10 @@ def test_block_hashing_gives_the_same_roots_as_leaf_by_leaf() -> None:
     odd.extend(entries[:5])
     odd.extend(entries[5 : 5 + standalone.CHUNK])  # not aligned: leaf by leaf
     assert odd.root() == merkle.root(entries[: 5 + standalone.CHUNK])
+
+
+@given(st.integers(min_value=0, max_value=200_000), st.integers(min_value=0, max_value=5_000))
+def test_the_width_of_a_run_of_indexes_is_the_sum_of_their_decimal_lengths(start: int, count: int) -> None:
+    assert standalone_verifier._decimal_width(start, start + count) == sum(
+        len(str(i)) for i in range(start, start + count)
+    )
