@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from sluice import __version__
 from sluice.api import audit, auth, catalog, controls, dcat, gateway, health, identity, inbox, lake, sharing, sources
+from sluice.api.docs import install_docs
 from sluice.api.errors import install_error_handlers
 from sluice.audit.sequencer import BATCH, head_due, sequence, sign_tree_head
 from sluice.compat import ckan
@@ -96,6 +97,8 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app, wrap=pages_for_browsers)
     app.include_router(health.router)
@@ -113,5 +116,6 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(audit.router)
     app.include_router(dcat.router)
     app.include_router(ckan.router)
+    install_docs(app)
     install_portal(app)
     return app
