@@ -94,6 +94,8 @@ def test_a_dataset_page_previews_open_data_through_the_gateway(demo: Platform, d
     assert preview.count("<tr>") >= 2  # a header row and data
     assert f"/api/v1/resources/{code}/download?format=csv" in page.text
     assert f"/dataset/{code}.ttl" in page.text
+    profile = page.text[page.text.index('id="profile"') : page.text.index('id="downloads"')]
+    assert profile.count('role="img"') >= 2  # empty values per field, and at least one field's values
     with demo.reading() as session:
         from sluice.audit.models import AuditEvent
 

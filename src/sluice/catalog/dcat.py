@@ -21,7 +21,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
 from sluice.catalog.schemas import Contact, ResourcePublic
-from sluice.catalog.vocab import LABELS, Category, Format, OpenType, UpdateCycle
+from sluice.catalog.vocab import Category, Format, OpenType, UpdateCycle, label_of
 from sluice.identity.roles import OrgKind
 from sluice.identity.schemas import OrganisationPublic
 
@@ -368,7 +368,7 @@ def _add_category(graph: Graph, site: Site, category: Category) -> URIRef:
     """The resource's category (基础/主题/部门信息资源) as a theme, in the catalog's own concept scheme."""
     concept = site.category(category)
     graph.add((concept, RDF.type, SKOS.Concept))
-    _add_texts(graph, concept, SKOS.prefLabel, *LABELS[category])
+    _add_texts(graph, concept, SKOS.prefLabel, *label_of(category))
     graph.add((concept, SKOS.inScheme, _add_category_scheme(graph, site)))
     return concept
 

@@ -81,27 +81,37 @@ class RevisionStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
-LABELS: dict[StrEnum, tuple[str, str]] = {
-    Category.BASE: ("基础信息资源", "base resource"),
-    Category.THEMATIC: ("主题信息资源", "thematic resource"),
-    Category.DEPARTMENTAL: ("部门信息资源", "departmental resource"),
-    SharingType.UNCONDITIONAL: ("无条件共享", "shared unconditionally"),
-    SharingType.CONDITIONAL: ("有条件共享", "shared on application"),
-    SharingType.NOT_SHARED: ("不予共享", "not shared"),
-    OpenType.OPEN: ("无条件开放", "open"),
-    OpenType.CONDITIONAL: ("有条件开放", "open on application"),
-    OpenType.NOT_OPEN: ("不予开放", "not open"),
-    Grade.CORE: ("核心数据", "core data"),
-    Grade.IMPORTANT: ("重要数据", "important data"),
-    Grade.GENERAL: ("一般数据", "general data"),
-    UpdateCycle.REALTIME: ("实时", "real time"),
-    UpdateCycle.DAILY: ("每日", "daily"),
-    UpdateCycle.WEEKLY: ("每周", "weekly"),
-    UpdateCycle.MONTHLY: ("每月", "monthly"),
-    UpdateCycle.QUARTERLY: ("每季度", "quarterly"),
-    UpdateCycle.YEARLY: ("每年", "yearly"),
-    UpdateCycle.IRREGULAR: ("不定期", "irregular"),
-    Sensitivity.NONE: ("非个人信息", "not personal"),
-    Sensitivity.PERSONAL: ("个人信息", "personal information"),
-    Sensitivity.SENSITIVE: ("敏感个人信息", "sensitive personal information"),
-}
+_LABELS: list[tuple[StrEnum, tuple[str, str]]] = [
+    (Category.BASE, ("基础信息资源", "base resource")),
+    (Category.THEMATIC, ("主题信息资源", "thematic resource")),
+    (Category.DEPARTMENTAL, ("部门信息资源", "departmental resource")),
+    (SharingType.UNCONDITIONAL, ("无条件共享", "shared unconditionally")),
+    (SharingType.CONDITIONAL, ("有条件共享", "shared on application")),
+    (SharingType.NOT_SHARED, ("不予共享", "not shared")),
+    (OpenType.OPEN, ("无条件开放", "open")),
+    (OpenType.CONDITIONAL, ("有条件开放", "open on application")),
+    (OpenType.NOT_OPEN, ("不予开放", "not open")),
+    (Grade.CORE, ("核心数据", "core data")),
+    (Grade.IMPORTANT, ("重要数据", "important data")),
+    (Grade.GENERAL, ("一般数据", "general data")),
+    (UpdateCycle.REALTIME, ("实时", "real time")),
+    (UpdateCycle.DAILY, ("每日", "daily")),
+    (UpdateCycle.WEEKLY, ("每周", "weekly")),
+    (UpdateCycle.MONTHLY, ("每月", "monthly")),
+    (UpdateCycle.QUARTERLY, ("每季度", "quarterly")),
+    (UpdateCycle.YEARLY, ("每年", "yearly")),
+    (UpdateCycle.IRREGULAR, ("不定期", "irregular")),
+    (Sensitivity.NONE, ("非个人信息", "not personal")),
+    (Sensitivity.PERSONAL, ("个人信息", "personal information")),
+    (Sensitivity.SENSITIVE, ("敏感个人信息", "sensitive personal information")),
+]
+
+
+# Keyed by (vocabulary, value): members of different vocabularies with the same value ("conditional" is both a
+# SharingType and an OpenType) are equal as strings, so a dict keyed by the members alone would mix them up.
+LABELS: dict[tuple[type[StrEnum], str], tuple[str, str]] = {(type(m), m.value): pair for m, pair in _LABELS}
+
+
+def label_of(member: StrEnum) -> tuple[str, str]:
+    """The (Chinese, English) label of a vocabulary value."""
+    return LABELS[(type(member), member.value)]

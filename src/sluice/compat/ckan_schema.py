@@ -15,7 +15,17 @@ from enum import StrEnum
 from typing import Any
 
 from sluice.catalog.schemas import FieldSpec, ResourcePublic, SearchQuery, SearchResult, Sort
-from sluice.catalog.vocab import LABELS, Category, FieldType, Format, Grade, OpenType, RevisionStatus, SharingType
+from sluice.catalog.vocab import (
+    LABELS,
+    Category,
+    FieldType,
+    Format,
+    Grade,
+    OpenType,
+    RevisionStatus,
+    SharingType,
+    label_of,
+)
 from sluice.errors import Invalid, NotFound
 from sluice.identity.schemas import OrganisationPublic
 
@@ -133,7 +143,7 @@ def tag(name: str) -> Json:
 
 
 def group(category: Category) -> Json:
-    zh, en = LABELS[category]
+    zh, en = label_of(category)
     return {"id": category.value, "name": category.value, "title": zh, "display_name": zh, "title_en": en}
 
 
@@ -278,7 +288,7 @@ def _display_name(facet: str, value: str, organizations: Mapping[str, str]) -> s
     if facet == "organization":
         return organizations.get(value, value)
     vocabulary = VOCABULARIES.get(FACETS[facet])
-    label = LABELS.get(vocabulary(value)) if vocabulary is not None else None
+    label = LABELS.get((vocabulary, value)) if vocabulary is not None else None
     return label[0] if label else value
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import itertools
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -34,6 +35,8 @@ BAD_CHECK_EVERY = 250
 BAD_DATE_EVERY = 333
 MISMATCH_EVERY = 401
 CITY_PREFIX = "1101"  # the demo city's districts (GB/T 2260)
+AS_OF = date(2026, 10, 31)  # the day the demo's statistics are counted on
+AGE_GROUPS = ((0, "0-17"), (18, "18-34"), (35, "35-59"), (60, "60+"))
 STREETS = (
     "建国",
     "复兴",
@@ -185,6 +188,7 @@ class City:
             "transport.travel": self._travel(),
             "transport.parking": self._parking(),
             "court.judgments": self._judgments(),
+            "psb.population_stats": self._population_stats(),
         }
 
     def _residents(self) -> Iterator[list[str]]:
@@ -322,6 +326,18 @@ class City:
                 self._day(2023),
                 text,
             ]
+
+    def _population_stats(self) -> Iterator[list[str]]:
+        """The register's residents counted by district, sex and age group (as of the demo's day): the open,
+        aggregated face of psb.residents, consistent with it."""
+        yield ["division_code", "gender", "age_group", "residents", "as_of"]
+        counts: Counter[tuple[str, str, str]] = Counter()
+        for person in self.people():
+            age = AS_OF.year - int(person.birth_date[:4]) - (AS_OF.strftime("%m-%d") < person.birth_date[5:])
+            group = next(label for low, label in reversed(AGE_GROUPS) if max(age, 0) >= low)
+            counts[(person.division_code, "男" if person.gender == "1" else "女", group)] += 1
+        for (division, sex, group), count in sorted(counts.items()):
+            yield [division, sex, group, str(count), AS_OF.isoformat()]
 
     # --- helpers -------------------------------------------------------------------------------------
 

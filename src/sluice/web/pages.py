@@ -22,6 +22,7 @@ from sluice.lake import service as lake
 from sluice.lake.schemas import VersionPublic
 from sluice.platform import Platform
 from sluice.web.i18n import _
+from sluice.web.profiles import profile_charts
 from sluice.web.rendering import pick, render
 from sluice.web.security import SESSION_NAME, Visitor, check_form, end_session, start_session, visitor
 
@@ -42,7 +43,9 @@ def home(request: Request, platform: PlatformDep) -> Response:
             query=SearchQuery(published_only=True, sort=None, limit=6, facets=["tag", "organisation"]),
         )
     topics = newest.facets.get("tag", [])[:12]
-    return render(request, who, "home.html", newest=newest, topics=topics)
+    return render(
+        request, who, "home.html", newest=newest, topics=topics, organisations=_organisation_names(platform, who)
+    )
 
 
 @router.get("/datasets", response_class=HTMLResponse)
@@ -88,6 +91,8 @@ def dataset(request: Request, platform: PlatformDep, code: str) -> Response:
         serving=serving,
         preview=preview,
         refusal=refusal,
+        profile=profile_charts(resource, serving.profile if serving else None),
+        column_types={field.name: field.type.value for field in resource.fields},
         base_url=str(request.base_url).rstrip("/"),
     )
 

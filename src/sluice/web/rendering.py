@@ -5,10 +5,12 @@ images only — nothing from any other host, and no inline script an injected st
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -41,7 +43,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(when=i18n.local_time, number=i18n.number, label=label, pick=pick)
+    env.filters.update(when=i18n.local_time, number=i18n.number, label=label, pick=pick, cell=cell)
     env.globals.update(
         version=__version__,
         html_lang=i18n.html_lang,
@@ -54,10 +56,24 @@ def environment() -> Environment:
 
 def label(value: StrEnum | str) -> str:
     """A controlled-vocabulary value in the reader's language."""
-    pair = LABELS.get(value) if isinstance(value, StrEnum) else None
+    pair = LABELS.get((type(value), value.value)) if isinstance(value, StrEnum) else None
     if pair is None:
         return str(value)
     return pair[0] if i18n.current() == "zh_CN" else pair[1]
+
+
+def cell(value: Any, field_type: str = "string") -> str:
+    """A value of a data table as the reader expects it: decimals without the engine's trailing zeros, grouped by
+    the locale; everything else exactly as the gateway sent it (codes and identifiers keep their digits)."""
+    if value is None:
+        return ""
+    if field_type == "decimal":
+        try:
+            number = Decimal(str(value))
+        except ArithmeticError:
+            return str(value)
+        return format_decimal(number, format="#,##0.##########", locale=i18n.current())  # every digit kept
+    return str(value)
 
 
 def pick(item: Any, name: str) -> str:
