@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv lint format bench clean messages
+.PHONY: demo test venv lint format bench clean messages screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ messages: $(STAMP)
 	@mkdir -p build
 	@$(BIN)/pybabel extract -F src/sluice/web/babel.cfg --no-location --omit-header --sort-output -o build/messages.pot src/sluice/web
 	@$(BIN)/pybabel update -i build/messages.pot -d src/sluice/web/locale -l zh_CN --ignore-obsolete --width 120
+
+## screenshots: the portal's main pages as docs/screenshots/*.png (needs Debian's chromium and a CJK font)
+screenshots: $(STAMP)
+	@$(BIN)/python -m tests.web.screenshots

@@ -137,7 +137,7 @@ def serve(
     hint = login_hint(platform)
     platform.close()
     base = f"http://{host}:{port}"
-    where = f"Sluice is serving {base} (API docs {base}/docs)"
+    where = f"Sluice is serving {base} (portal {base}/ · API docs {base}/docs)"
     # One plain line (no wrapping at the terminal's width): where, and how to sign in.
     how = hint or "sign in with a token from `sluice tokens create USER`"
     print(f"{where} — {how}", flush=True)

@@ -144,7 +144,7 @@ def login_hint(platform: Platform) -> str | None:
         return None
     return (
         f'demo accounts manager, operator, auditor, psb-admin, civil-analyst, … all with password "{DEMO_PASSWORD}" '
-        "(demo only): sign in with Authorize on /docs, or POST /api/v1/auth/token"
+        "(demo only): sign in on the portal's 登录 page, with Authorize on /docs, or POST /api/v1/auth/token"
     )
 
 
