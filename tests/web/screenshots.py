@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -25,10 +26,13 @@ from sluice.platform import Platform
 from sluice.settings import Settings
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
 OUT = Path(__file__).parents[2] / "docs" / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-SHOTS: tuple[tuple[str, str, str, dict[str, int]], ...] = (
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+SHOTS: tuple[tuple[str, str, str, ViewportSize], ...] = (
     ("home", "/", "zh-CN", DESKTOP),
     ("search", "/datasets?q=人口", "zh-CN", DESKTOP),
     ("dataset", "/datasets/psb.population_stats", "zh-CN", DESKTOP),
