@@ -11,6 +11,7 @@ calendar, never computed with the code under test:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,10 +21,13 @@ import chinese_calendar
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
+from sluice.audit.models import AuditEvent
 from sluice.cli.holidays import holidays
 from sluice.errors import Conflict, Invalid
+from sluice.platform import Platform
 from sluice.settings import Settings
 from sluice.sharing.workdays import (
     Deadline,
@@ -223,45 +227,55 @@ def test_the_holidays_folder_defaults_to_the_data_folder(tmp_path: Path) -> None
     assert holidays_directory(Settings(data_dir=tmp_path)) == tmp_path / "holidays"
 
 
-def run(data_dir: Path, *args: str) -> Result:
-    return CliRunner(env={"SLUICE_DATA_DIR": str(data_dir)}).invoke(holidays, list(args))
+def run(settings: Settings, *args: str) -> Result:
+    env = {"SLUICE_DATA_DIR": str(settings.data_dir), "SLUICE_DATABASE_URL": settings.database_url or ""}
+    return CliRunner(env=env).invoke(holidays, list(args))
 
 
-def test_the_cli_loads_shows_and_checks(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    estimated = run(data_dir, "check", "2026-12-24", "10")
+def test_the_cli_loads_shows_and_checks(settings: Settings, tmp_path: Path) -> None:
+    data_dir = settings.data_dir
+    estimated = run(settings, "check", "2026-12-24", "10")
     assert estimated.exit_code == 0, estimated.output
     assert "2027-01-07" in estimated.stdout
     assert "estimated: Monday–Friday for 2027" in estimated.stdout
-    unknown = run(data_dir, "show", "2027")
+    unknown = run(settings, "show", "2027")
     assert unknown.exit_code == 1
     assert "no official calendar for 2027" in unknown.stderr
 
     source = write_holidays(tmp_path / "2027-notice.json")
-    loaded = run(data_dir, "load", str(source))
+    loaded = run(settings, "load", str(source))
     assert loaded.exit_code == 0, loaded.output
     assert (data_dir / "holidays" / "2027.json").is_file()
-    again = run(data_dir, "load", str(source))
+    again = run(settings, "load", str(source))
     assert again.exit_code == 1
     assert "--replace" in again.stderr
-    assert run(data_dir, "load", str(source), "--replace").exit_code == 0
+    assert run(settings, "load", str(source), "--replace").exit_code == 0
 
-    shown = run(data_dir, "show", "2027")
+    shown = run(settings, "show", "2027")
     assert shown.exit_code == 0, shown.output
     assert f"source: {NOTICE_2027}" in shown.stdout
     assert "2027-01-09" in shown.stdout
-    exact = run(data_dir, "check", "2026-12-24", "10")
+    exact = run(settings, "check", "2026-12-24", "10")
     assert "2027-01-09" in exact.stdout
     assert "2027-01-09T16:00:00Z" in exact.stdout
     assert "estimated" not in exact.stdout
 
+    platform = Platform.open(settings)
+    with platform.reading() as session:
+        loads = session.scalars(select(AuditEvent.entry).where(AuditEvent.action == "config.holidays")).all()
+    platform.close()
+    assert len(loads) == 2  # the refused second load changed nothing and recorded nothing
+    detail = json.loads(loads[-1])["detail"]
+    assert detail["replaced"] is True
+    assert detail["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
 
-def test_the_cli_names_the_problem_in_a_bad_file(tmp_path: Path) -> None:
+
+def test_the_cli_names_the_problem_in_a_bad_file(settings: Settings, tmp_path: Path) -> None:
     bad = write_holidays(tmp_path / "bad.json", workdays=["2027-02-22"])
-    refused = run(tmp_path, "load", str(bad))
+    refused = run(settings, "load", str(bad))
     assert refused.exit_code == 1
     assert "2027-02-22, a Monday" in refused.stderr
     assert "Traceback" not in refused.output
-    assert not (tmp_path / "holidays").exists()
-    overriding = run(tmp_path, "load", str(write_holidays(tmp_path / "x.json", year=2026, holidays=[], workdays=[])))
+    assert not (settings.data_dir / "holidays").exists()
+    overriding = run(settings, "load", str(write_holidays(tmp_path / "x.json", year=2026, holidays=[], workdays=[])))
     assert "overrides chinese-calendar's calendar for 2026" in overriding.stderr

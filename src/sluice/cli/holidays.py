@@ -9,13 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sluice.cli.context import err, fail, out, reports_errors, settings
+from sluice.cli.context import err, fail, out, reports_errors, settings, transaction
+from sluice.identity.actor import Actor
+from sluice.sharing.service import load_holidays
 from sluice.sharing.workdays import (
     CHINESE_CALENDAR,
     Deadline,
     WorkingCalendar,
     holidays_directory,
-    install_holiday_file,
     package_calendar,
 )
 
@@ -36,7 +37,8 @@ def holidays_load(
 ) -> None:
     """Check a holiday file and store it for its year; for a year chinese-calendar knows, the file wins."""
     directory = holidays_directory(settings())
-    loaded = install_holiday_file(file, directory, replace=replace)
+    with transaction() as session:
+        loaded = load_holidays(session, Actor.system(via="cli"), source=file, directory=directory, replace=replace)
     err.print(
         f"loaded {loaded.year}: {len(loaded.holidays)} holiday(s), {len(loaded.workdays)} adjusted working day(s)"
         f" from {loaded.source}"

@@ -77,6 +77,13 @@ def can_sweep(session: Session, actor: Actor, **_: Any) -> None:
     raise Forbidden("deadlines are swept by the platform itself (`sluice sharing sweep` on its host)")
 
 
+def can_change_calendar(session: Session, actor: Actor, **_: Any) -> None:
+    """The working-day calendar is the operator's file on the platform's host (`sluice holidays load`)."""
+    signed_in(session, actor)
+    if not actor.is_system:
+        raise Forbidden("holiday calendars are loaded at the platform's shell (`sluice holidays load`)")
+
+
 def can_record_grant(session: Session, actor: Actor, **_: Any) -> None:
     """Grants agreed outside the platform (paper contracts being migrated) are recorded at the shell only;
     every other grant comes from an approved application."""

@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -62,6 +63,7 @@ from sluice.sharing.states import (
     Party,
 )
 from sluice.sharing.steps import Subject, add_history, history_of, take_step
+from sluice.sharing.workdays import YearCalendar, install_holiday_file
 from sluice.usecase import use_case
 
 OPEN_STATES = (
@@ -607,6 +609,25 @@ def revoke_grant(session: Session, actor: Actor, *, grant_id: int, answer: Answe
 
 
 # --- deadlines ----------------------------------------------------------------------------------------------
+
+
+@use_case(can.can_change_calendar)
+def load_holidays(session: Session, actor: Actor, *, source: Path, directory: Path, replace: bool) -> YearCalendar:
+    """Install a year's official holidays (a configuration change every deadline depends on) and record it: the
+    year, the counts, where from, and the file's SHA-256."""
+    calendar = install_holiday_file(source, directory, replace=replace)
+    record(
+        session,
+        actor,
+        "config.holidays",
+        f"holidays:{calendar.year}",
+        holidays=len(calendar.holidays),
+        workdays=len(calendar.workdays),
+        source=calendar.source,
+        sha256=hashlib.sha256(source.read_bytes()).hexdigest(),
+        replaced=replace,
+    )
+    return calendar
 
 
 @use_case(can.can_sweep)
