@@ -92,7 +92,19 @@ def test_a_dataset_page_previews_open_data_through_the_gateway(demo: Platform, d
     assert page.status_code == 200
     preview = page.text[page.text.index('id="preview"') : page.text.index('id="downloads"')]
     assert preview.count("<tr>") >= 2  # a header row and data
-    assert f"/api/v1/resources/{code}/download?format=csv" in page.text
+    links = {fmt: href.replace("&amp;", "&") for href, fmt in re.findall(rf'href="(/datasets/{re.escape(code)}/download\?format=(\w+)[^"]*)"', page.text)}
+    assert set(links) == {"csv", "parquet", "json"}
+    csv_file = demo_client.get(links["csv"], headers=PAGE)
+    assert csv_file.status_code == 200
+    assert csv_file.headers["content-type"].startswith("text/csv")
+    assert "x-sluice-receipt" in csv_file.headers
+    json_file = demo_client.get(links["json"], headers=PAGE)
+    rows = json_file.json()
+    assert rows
+    assert isinstance(rows[0], dict)
+    assert len(rows) == len(csv_file.text.strip().splitlines()) - 1
+    forged = demo_client.get(links["csv"].split("&csrf=")[0], headers=PAGE)
+    assert forged.status_code == 403  # a link without our token (e.g. from another site) downloads nothing
     assert f"/dataset/{code}.ttl" in page.text
     profile = page.text[page.text.index('id="profile"') : page.text.index('id="downloads"')]
     assert profile.count('role="img"') >= 2  # empty values per field, and at least one field's values

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -14,12 +13,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import iterate_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlglot import exp
 
 from sluice.api.deps import ActorDep, PlatformDep
-from sluice.catalog.schemas import RESOURCE_CODE_PATTERN
-from sluice.errors import Exhausted, Invalid
+from sluice.errors import Exhausted
 from sluice.gateway.querying import MEDIA, Export, RowsPage, export, query, rows_page
+from sluice.gateway.querying import download as download_resource
 from sluice.gateway.receipts import ALGORITHM
 from sluice.gateway.schemas import Delivery, QueryRequest, QueryResult
 from sluice.signing import published_keys
@@ -66,7 +64,7 @@ async def run_query(
     if format == "json":
         return _json(await _in_turn(http, query, platform, actor, request))
     made = await _in_turn(http, lambda: export(platform, actor, request, fmt=format, delivery=Delivery.QUERY, bom=bom))
-    return _file(made)
+    return file_response(made)
 
 
 @router.get("/resources/{code}/download", summary="Download what you may see of a resource", dependencies=[PublicGate])
@@ -76,7 +74,7 @@ async def download(
     actor: ActorDep,
     code: str,
     *,
-    format: Annotated[str, Query(description="csv (default), parquet or arrow.")] = "csv",
+    format: Annotated[str, Query(description="csv (default), parquet, arrow or json.")] = "csv",
     purpose: Annotated[str, Query(description="Your grant's purpose (any text for open data).")] = "open data",
     bom: Annotated[bool, Query(description="CSV only: start with a UTF-8 BOM (for Excel).")] = False,
     limit: Annotated[
@@ -85,17 +83,12 @@ async def download(
     ] = None,
 ) -> Response:
     """The whole resource as your grant shows it (its fields, masked, its rows), by the download delivery
-    mode of your grant. The signed receipt is in the `X-Sluice-Receipt` header."""
-    if format == "json":
-        raise Invalid("downloads are csv, parquet or arrow; for JSON use POST /api/v1/query", field="format")
-    if not re.fullmatch(RESOURCE_CODE_PATTERN, code):
-        raise Invalid(f"{code!r} is not a resource code", field="code")
-    sql = exp.select("*").from_(exp.table_(code.split(".")[1], db=code.split(".", maxsplit=1)[0])).sql(dialect="duckdb")
-    request = QueryRequest(sql=sql, purpose=purpose, limit=limit)
+    mode of your grant: CSV, Parquet, an Arrow IPC stream, or JSON (an array of objects, one per row). The signed
+    receipt is in the `X-Sluice-Receipt` header."""
     made = await _in_turn(
-        http, lambda: export(platform, actor, request, fmt=format, delivery=Delivery.DOWNLOAD, bom=bom)
+        http, lambda: download_resource(platform, actor, code, fmt=format, purpose=purpose, bom=bom, limit=limit)
     )
-    return _file(made)
+    return file_response(made)
 
 
 async def _in_turn(http: Request, work: Callable[..., T], *args: Any) -> T:
@@ -111,7 +104,7 @@ def _json(answer: BaseModel) -> Response:
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
-def _file(made: Export) -> Response:
+def file_response(made: Export) -> Response:
     """The spooled file, streamed (and then discarded), its receipt and row count in headers."""
     receipt = base64.b64encode(made.receipt.model_dump_json().encode("utf-8")).decode("ascii")
     headers = {

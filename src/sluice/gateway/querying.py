@@ -11,6 +11,8 @@ rows are exported.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import tempfile
 import time
 import uuid
@@ -24,8 +26,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
+from sqlglot import exp
 
 from sluice.audit.log import canonical_json
+from sluice.catalog.schemas import RESOURCE_CODE_PATTERN
 from sluice.errors import Forbidden, Invalid, SluiceError
 from sluice.gateway import engines, rows, service
 from sluice.gateway.receipts import Receipt
@@ -107,6 +111,7 @@ class Export:
 
 MEDIA = {
     "csv": ("text/csv; charset=utf-8", "csv"),
+    "json": ("application/json", "json"),
     "parquet": ("application/vnd.apache.parquet", "parquet"),
     "arrow": ("application/vnd.apache.arrow.stream", "arrows"),
 }
@@ -362,9 +367,52 @@ def _write(
 def _writer(fmt: str, out: pa.NativeFile, schema: pa.Schema) -> Any:
     if fmt == "csv":
         return pacsv.CSVWriter(out, schema)
+    if fmt == "json":
+        return _JsonRowsWriter(out)
     if fmt == "parquet":
         return pq.ParquetWriter(out, schema)
     return pa.ipc.new_stream(out, schema)
+
+
+class _JsonRowsWriter:
+    """A download as a JSON array of objects, one per row (dates as ISO text, decimals as exact text), written
+    batch by batch: the file is never held in memory whole."""
+
+    def __init__(self, out: pa.NativeFile) -> None:
+        self._out = out
+        self._first = True
+        out.write(b"[")
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        parts = []
+        for row in batch.to_pylist():
+            parts.append(b"\n" if self._first else b",\n")
+            parts.append(json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False).encode("utf-8"))
+            self._first = False
+        self._out.write(b"".join(parts))
+
+    def close(self) -> None:
+        self._out.write(b"\n]\n")
+
+
+def download(
+    platform: Platform,
+    actor: Actor,
+    code: str,
+    *,
+    fmt: str,
+    purpose: str,
+    bom: bool = False,
+    limit: int | None = None,
+) -> Export:
+    """A whole resource as the caller's grant shows it (its fields, masked, its rows), by the download delivery
+    mode: ``SELECT * FROM <code>`` through ``export``."""
+    if not re.fullmatch(RESOURCE_CODE_PATTERN, code):
+        raise Invalid(f"{code!r} is not a resource code", field="code")
+    schema, name = code.split(".", 1)
+    sql = exp.select("*").from_(exp.table_(name, db=schema)).sql(dialect="duckdb")
+    request = QueryRequest(sql=sql, purpose=purpose, limit=limit)
+    return export(platform, actor, request, fmt=fmt, delivery=Delivery.DOWNLOAD, bom=bom)
 
 
 def result_digest(columns: list[str], rows: list[list[Any]]) -> str:

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from sluice.api.errors import Handler
-from sluice.web import pages
+from sluice.web import pages, workspace
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIXES = ("/api/", "/catalog.", "/dataset/", "/openapi.json", "/docs", "/redoc")
@@ -19,6 +19,7 @@ API_PREFIXES = ("/api/", "/catalog.", "/dataset/", "/openapi.json", "/docs", "/r
 def install_portal(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
+    app.include_router(workspace.router)
 
 
 def wants_page(request: Request) -> bool:

@@ -8,19 +8,23 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from sluice.api.deps import PlatformDep
+from sluice.api.gateway import file_response
 from sluice.catalog import service as catalog
 from sluice.catalog.schemas import FACETS, ResourcePublic, SearchQuery, SearchResult
 from sluice.errors import Exhausted, Forbidden, NotFound, SluiceError, Unauthenticated
 from sluice.gateway.querying import RowsPage, rows_page
+from sluice.gateway.querying import download as download_resource
 from sluice.identity import service as identity
 from sluice.identity.authn import verify_login
 from sluice.lake import service as lake
 from sluice.lake.schemas import VersionPublic
 from sluice.platform import Platform
+from sluice.sharing import service as sharing
 from sluice.web.i18n import _
 from sluice.web.profiles import profile_charts
 from sluice.web.rendering import pick, render
@@ -77,10 +81,13 @@ def _organisation_names(platform: Platform, who: Visitor) -> dict[str, str]:
 @router.get("/datasets/{code}", response_class=HTMLResponse)
 def dataset(request: Request, platform: PlatformDep, code: str) -> Response:
     who = visitor(request, platform)
+    purpose = request.query_params.get("purpose", "")[:500] or None
     with platform.reading() as session:
         resource = catalog.get_resource(session, who.actor, code=code)
         versions = _versions(session, who, code)
-    preview, refusal = _preview(platform, who, resource)
+        purposes = _my_purposes(session, who, code)
+    purpose = purpose or (purposes[0] if purposes else None)
+    preview, refusal = _preview(platform, who, resource, purpose)
     serving = next((v for v in versions if v.serving), None)
     return render(
         request,
@@ -92,9 +99,31 @@ def dataset(request: Request, platform: PlatformDep, code: str) -> Response:
         preview=preview,
         refusal=refusal,
         profile=profile_charts(resource, serving.profile if serving else None),
+        purpose=purpose,
+        purposes=purposes,
+        may_apply=_may_apply(who, resource),
         column_types={field.name: field.type.value for field in resource.fields},
         base_url=str(request.base_url).rstrip("/"),
     )
+
+
+@router.get("/datasets/{code}/download")
+async def download(
+    request: Request,
+    platform: PlatformDep,
+    code: str,
+    *,
+    format: str = "csv",
+    purpose: str = "open data",
+    csrf: str = "",
+) -> Response:
+    """A download from the dataset page, as the signed-in visitor (the session cookie). It meters the grant and
+    is logged, so it must come from our page: the link carries the CSRF token (a link from another site, which
+    the browser would follow with the cookie, does not)."""
+    who = visitor(request, platform)
+    check_form(request, who, csrf)
+    made = await run_in_threadpool(download_resource, platform, who.actor, code, fmt=format, purpose=purpose[:500])
+    return file_response(made)
 
 
 def _versions(session: Any, who: Visitor, code: str) -> list[VersionPublic]:
@@ -104,11 +133,32 @@ def _versions(session: Any, who: Visitor, code: str) -> list[VersionPublic]:
         return []
 
 
-def _preview(platform: Platform, who: Visitor, resource: ResourcePublic) -> tuple[RowsPage | None, str | None]:
+def _my_purposes(session: Any, who: Visitor, code: str) -> list[str]:
+    """The purposes of the visitor's organisation's active grants on ``code`` (what a preview may be asked under)."""
+    if not who.signed_in:
+        return []
+    held = sharing.list_grants(session, who.actor, box="mine", status=["active"])
+    return sorted({grant.purpose for grant in held if grant.resource == code})
+
+
+def _may_apply(who: Visitor, resource: ResourcePublic) -> bool:
+    """Whether to offer the application form (the use case decides; this only hides what would be refused)."""
+    return (
+        who.signed_in
+        and who.actor.org_code != resource.organisation
+        and any(role.value == "consumer" for role in who.actor.roles)
+        and resource.sharing_type.value == "conditional"
+    )
+
+
+def _preview(
+    platform: Platform, who: Visitor, resource: ResourcePublic, purpose: str | None
+) -> tuple[RowsPage | None, str | None]:
     """The first rows as this visitor may see them — through the gateway, so grants, masks and the log apply —
     or why not."""
+    params = {"_size": str(PREVIEW_ROWS)} | ({"purpose": purpose} if purpose else {})
     try:
-        return rows_page(platform, who.actor, resource.code, {"_size": str(PREVIEW_ROWS)}), None
+        return rows_page(platform, who.actor, resource.code, params), None
     except Unauthenticated:
         return None, _("Sign in to preview this dataset; departments apply for access in their workspace.")
     except Exhausted:
