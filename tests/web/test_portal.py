@@ -92,7 +92,10 @@ def test_a_dataset_page_previews_open_data_through_the_gateway(demo: Platform, d
     assert page.status_code == 200
     preview = page.text[page.text.index('id="preview"') : page.text.index('id="downloads"')]
     assert preview.count("<tr>") >= 2  # a header row and data
-    links = {fmt: href.replace("&amp;", "&") for href, fmt in re.findall(rf'href="(/datasets/{re.escape(code)}/download\?format=(\w+)[^"]*)"', page.text)}
+    links = {
+        fmt: href.replace("&amp;", "&")
+        for href, fmt in re.findall(rf'href="(/datasets/{re.escape(code)}/download\?format=(\w+)[^"]*)"', page.text)
+    }
     assert set(links) == {"csv", "parquet", "json"}
     csv_file = demo_client.get(links["csv"], headers=PAGE)
     assert csv_file.status_code == 200

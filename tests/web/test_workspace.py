@@ -70,9 +70,7 @@ def test_apply_approve_countersign_and_use_the_grant(demo_client: TestClient) ->
     assert PURPOSE in grants
     offered = re.search(r'action="(/workspace/grants/(\d+))/accept"', grants)
     assert offered, "a narrowed grant waits for the applicant to accept it"
-    accepted = consumer.post(
-        f"{offered.group(1)}/accept", data={"csrf": csrf_of(grants), "back": "mine"}, headers=PAGE
-    )
+    accepted = consumer.post(f"{offered.group(1)}/accept", data={"csrf": csrf_of(grants), "back": "mine"}, headers=PAGE)
     assert accepted.status_code == 200
     assert "有效" in accepted.text
     used = consumer.get("/datasets/civil.marriages", params={"purpose": PURPOSE}, headers=PAGE).text
