@@ -11,7 +11,7 @@ import pytest
 from tests.web.conftest import NewPage, offsite_requests
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Dialog, Page
 
 pytestmark = pytest.mark.browser
 
@@ -82,7 +82,12 @@ def test_a_refusal_reason_written_as_markup_stays_text(new_page: NewPage) -> Non
     hostile = "<script>document.title='pwned'</script>不予同意"
     provider.get_by_label("理由（必填，申请方可见）").last.fill(hostile)
     dialogs: list[str] = []
-    consumer.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def noted(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    consumer.on("dialog", noted)
     provider.get_by_role("button", name="不予同意").click()
     consumer.goto(application)
     assert hostile in consumer.locator(".facts").inner_text()  # shown as the text it is
