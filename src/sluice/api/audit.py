@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from sluice.api.deps import ActorDep, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, PlatformDep, ReadSessionDep, SessionDep
 from sluice.audit import service
 from sluice.audit.schemas import ConsistencyProof, EntriesPage, InclusionProof, TreeHead
 from sluice.clock import UtcMoment
@@ -22,6 +22,15 @@ def latest_tree_head(session: ReadSessionDep, actor: ActorDep) -> TreeHead:
 @router.post("/tree-head", response_model=TreeHead, summary="Sign a tree head now (auditor, operator)")
 def new_tree_head(session: SessionDep, actor: ActorDep) -> TreeHead:
     return service.new_tree_head(session, actor)
+
+
+@router.post(
+    "/verify", response_model=service.Verification, summary="Recompute and check the whole log (auditor, operator)"
+)
+def verify_log(session: SessionDep, actor: ActorDep, platform: PlatformDep) -> service.Verification:
+    """Every entry rehashed, every signed tree head's signature and root checked, each entry against its stored
+    leaf — as the offline verifier does; the first bad index and what is wrong when something is."""
+    return service.verify_log(session, actor, keys_dir=platform.settings.keys_dir, signer=platform.signer)
 
 
 @router.get("/entries", response_model=EntriesPage, summary="Entries in index order (auditor)")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -11,16 +13,20 @@ from sqlalchemy.orm import Session
 
 from sluice.audit import permissions as can
 from sluice.audit import views
+from sluice.audit.export import export_log, first_changed_entry
+from sluice.audit.log import record
 from sluice.audit.merkle import SubtreeHash
 from sluice.audit.merkle import consistency_proof as make_consistency
 from sluice.audit.merkle import inclusion_proof as make_inclusion
 from sluice.audit.models import AuditEvent, AuditLeaf, AuditTreeHead
 from sluice.audit.schemas import ConsistencyProof, EntriesPage, InclusionProof, LogEntry, TreeHead
 from sluice.audit.sequencer import sign_tree_head, subtree_hashes, tree_size
+from sluice.audit.standalone_verifier import verify_export
 from sluice.db.session import settings_of
 from sluice.errors import Invalid, NotFound
 from sluice.identity.actor import Actor
 from sluice.pagination import check_limit
+from sluice.signing import Signer
 from sluice.usecase import use_case
 
 
@@ -117,6 +123,8 @@ def access_report(
         flows=views.flows(session, start, end, resource, organisation),
         denied=views.denials(session, start, end),
         unusual=views.unusual(session, start, end),
+        daily=views.daily(session, start, end),
+        recent=views.accesses(session, start, end, resource, organisation),
     )
 
 
@@ -124,6 +132,55 @@ class AccessReport(BaseModel):
     flows: list[views.Flow]
     denied: list[views.Denial]
     unusual: list[views.Unusual]
+    daily: list[views.DailyRows]
+    recent: list[views.Access]
+
+
+class Verification(BaseModel):
+    """The result of recomputing the whole log, as ``sluice audit verify`` prints it."""
+
+    ok: bool
+    entries: int
+    heads_checked: int
+    problems: list[str]
+    first_bad_index: int | None
+    changed_entry: int | None  # an entry that no longer hashes to the leaf stored when it was sequenced
+    report: str
+
+
+@use_case(can.can_sign_head)
+def verify_log(session: Session, actor: Actor, *, keys_dir: Path, signer: Signer) -> Verification:
+    """Export the log to a scratch folder and check it as an outsider would (``standalone_verifier``): every
+    entry rehashed, every tree head's signature and root; plus each entry against its stored leaf. The result
+    is itself logged."""
+    with tempfile.TemporaryDirectory() as scratch:
+        export_log(session, signer, keys_dir, Path(scratch))
+        changed = first_changed_entry(session)
+        report = verify_export(Path(scratch))
+    ok = report.ok and changed is None
+    rendered = report.render()
+    if changed is not None:
+        rendered = f"entry at index {changed} was changed after it was logged (it no longer hashes to its leaf)\n{rendered}"
+    record(
+        session,
+        actor,
+        "audit.verify",
+        "audit:log",
+        ok=ok,
+        entries=report.entries,
+        heads=report.heads_checked,
+        first_bad_index=report.first_bad_index,
+        changed_entry=changed,
+    )
+    return Verification(
+        ok=ok,
+        entries=report.entries,
+        heads_checked=report.heads_checked,
+        problems=report.problems,
+        first_bad_index=report.first_bad_index,
+        changed_entry=changed,
+        report=rendered,
+    )
 
 
 # --- helpers -------------------------------------------------------------------------------------------------

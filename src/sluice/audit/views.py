@@ -36,6 +36,24 @@ class Denial(BaseModel):
     purpose: str
 
 
+class Access(BaseModel):
+    event: int
+    at: datetime
+    actor: str
+    organisation: str | None
+    resources: list[str]
+    purpose: str
+    rows: int
+    fields: dict[str, list[str]]  # per resource
+
+
+class DailyRows(BaseModel):
+    day: str  # ISO date, UTC
+    organisation: str | None
+    calls: int
+    rows: int
+
+
 class Unusual(BaseModel):
     organisation: str | None
     resource: str
@@ -115,4 +133,54 @@ def unusual(session: Session, start: datetime, end: datetime, factor: float = 3.
         for day, rows in sorted(per_day.items()):
             if rows >= 1000 and rows > factor * typical:
                 found.append(Unusual(organisation=org, resource=code, day=day, rows=rows, typical_rows=typical))
+    return found
+
+
+def daily(session: Session, start: datetime, end: datetime) -> list[DailyRows]:
+    """Rows delivered per day and receiving organisation (for the auditor's chart of flows)."""
+    tally: dict[tuple[str, str | None], list[int]] = defaultdict(lambda: [0, 0])
+    for event in _gateway_events(session, "gateway.query", start, end):
+        counts = tally[(event.at.date().isoformat(), event.actor_org)]
+        counts[0] += 1
+        counts[1] += int(json.loads(event.entry)["detail"].get("rows", 0))
+    return [
+        DailyRows(day=day, organisation=org, calls=calls, rows=rows)
+        for (day, org), (calls, rows) in sorted(tally.items(), key=lambda item: (item[0][0], str(item[0][1])))
+    ]
+
+
+def accesses(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    resource: str | None,
+    organisation: str | None,
+    limit: int = 200,
+) -> list[Access]:
+    """The newest deliveries in the period (who, what, when, why, how many rows), filtered like the flows."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.action == "gateway.query", AuditEvent.at >= start, AuditEvent.at < end)
+        .order_by(AuditEvent.id.desc())
+    )
+    if organisation:
+        query = query.where(AuditEvent.actor_org == organisation)
+    if resource:
+        query = query.where(AuditEvent.target.contains(f"resource:{resource}"))
+    found = []
+    for event in session.scalars(query.limit(limit)):
+        entry = json.loads(event.entry)
+        detail = entry["detail"]
+        found.append(
+            Access(
+                event=event.id,
+                at=event.at,
+                actor=event.actor,
+                organisation=event.actor_org,
+                resources=[t.removeprefix("resource:") for t in entry["target"].split(",")],
+                purpose=detail.get("purpose", ""),
+                rows=int(detail.get("rows", 0)),
+                fields=dict(detail.get("fields", {})),
+            )
+        )
     return found

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from sluice.audit import service
-from sluice.audit.export import export_log, first_changed_entry
+from sluice.audit.export import export_log
+from sluice.audit.service import verify_log
 from sluice.audit.standalone_verifier import verify_export
 from sluice.cli.context import acting, err, out, platform, reports_errors
+from sluice.identity.actor import Actor
 
 audit = typer.Typer(
     help="The tamper-evident audit log (RFC 9162 Merkle tree, signed tree heads).", no_args_is_help=True
@@ -44,20 +45,14 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Recompute the tree from the entries; check every tree head's signature and root; name the first bad index."""
-    changed: int | None = None
     if from_export is not None:
         report = verify_export(from_export)
-    else:
-        with tempfile.TemporaryDirectory() as scratch:
-            with platform() as opened, opened.reading() as session:
-                export_log(session, opened.signer, opened.settings.keys_dir, Path(scratch))
-                changed = first_changed_entry(session)
-            report = verify_export(Path(scratch))
-        if changed is not None:
-            out.print(
-                f"entry at index {changed} was changed after it was logged (it no longer hashes to its leaf)",
-                soft_wrap=True,
-            )
-    out.print(report.render(), markup=False, soft_wrap=True)
-    if not report.ok or (from_export is None and changed is not None):
+        out.print(report.render(), markup=False, soft_wrap=True)
+        if not report.ok:
+            raise typer.Exit(1)
+        return
+    with platform() as opened, opened.transaction() as session:
+        checked = verify_log(session, Actor.system(via="cli"), keys_dir=opened.settings.keys_dir, signer=opened.signer)
+    out.print(checked.report, markup=False, soft_wrap=True)
+    if not checked.ok:
         raise typer.Exit(1)
