@@ -160,7 +160,9 @@ def verify_log(session: Session, actor: Actor, *, keys_dir: Path, signer: Signer
     ok = report.ok and changed is None
     rendered = report.render()
     if changed is not None:
-        rendered = f"entry at index {changed} was changed after it was logged (it no longer hashes to its leaf)\n{rendered}"
+        rendered = (
+            f"entry at index {changed} was changed after it was logged (it no longer hashes to its leaf)\n{rendered}"
+        )
     record(
         session,
         actor,
