@@ -155,6 +155,7 @@ def accesses(
     end: datetime,
     resource: str | None,
     organisation: str | None,
+    *,
     limit: int = 200,
 ) -> list[Access]:
     """The newest deliveries in the period (who, what, when, why, how many rows), filtered like the flows."""
