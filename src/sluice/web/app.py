@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from sluice.api.errors import Handler
-from sluice.web import account, auditing, managing, pages, workspace
+from sluice.web import account, auditing, managing, operating, pages, workspace
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIXES = ("/api/", "/catalog.", "/dataset/", "/openapi.json", "/docs", "/redoc")
@@ -23,6 +23,7 @@ def install_portal(app: FastAPI) -> None:
     app.include_router(auditing.router)
     app.include_router(managing.router)
     app.include_router(account.router)
+    app.include_router(operating.router)
 
 
 def wants_page(request: Request) -> bool:
