@@ -79,7 +79,13 @@ def test_open_data_downloads_for_anyone_and_bad_requests_are_refused(demo_client
     opened = demo_client.get("/api/v1/resources/amr.enterprises/download", params={"format": "parquet"})
     assert opened.status_code == 200, opened.text
     assert pq.read_table(io.BytesIO(opened.content)).num_rows > 0
-    assert demo_client.get("/api/v1/resources/amr.enterprises/download", params={"format": "json"}).status_code == 422
+    as_json = demo_client.get("/api/v1/resources/amr.enterprises/download", params={"format": "json"})
+    assert as_json.status_code == 200, as_json.text
+    assert as_json.headers["content-type"] == "application/json"
+    rows = as_json.json()  # an array of objects, one per row: the same rows as the Parquet file
+    assert len(rows) == pq.read_table(io.BytesIO(opened.content)).num_rows
+    assert set(rows[0]) == set(pq.read_table(io.BytesIO(opened.content)).column_names)
+    assert "x-sluice-receipt" in as_json.headers
     assert demo_client.get("/api/v1/resources/amr.enterprises/download", params={"format": "xml"}).status_code == 422
     hostile = demo_client.get("/api/v1/resources/amr.enterprises%20UNION%20SELECT%201/download")
     assert hostile.status_code in (404, 422)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from sluice.api.app import create_app
-from sluice.demo.build import build_demo
+from sluice.demo.build import DEMO_PASSWORD, build_demo
 from sluice.platform import Platform
 from sluice.settings import Settings
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -32,13 +32,18 @@ if TYPE_CHECKING:
 OUT = Path(__file__).parents[2] / "docs" / "screenshots"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
-SHOTS: tuple[tuple[str, str, str, ViewportSize], ...] = (
-    ("home", "/", "zh-CN", DESKTOP),
-    ("search", "/datasets?q=人口", "zh-CN", DESKTOP),
-    ("dataset", "/datasets/psb.population_stats", "zh-CN", DESKTOP),
-    ("dataset-en", "/datasets/psb.population_stats?lang=en", "en", DESKTOP),
-    ("login", "/login", "zh-CN", DESKTOP),
-    ("phone", "/datasets?q=人口", "zh-CN", PHONE),
+SHOTS: tuple[tuple[str, str, str, ViewportSize, str | None], ...] = (
+    ("home", "/", "zh-CN", DESKTOP, None),
+    ("search", "/datasets?q=人口", "zh-CN", DESKTOP, None),
+    ("dataset", "/datasets/psb.population_stats", "zh-CN", DESKTOP, None),
+    ("dataset-en", "/datasets/psb.population_stats?lang=en", "en", DESKTOP, None),
+    ("login", "/login", "zh-CN", DESKTOP, None),
+    ("phone", "/datasets?q=人口", "zh-CN", PHONE, None),
+    ("requests", "/workspace/applications?box=to_me", "zh-CN", DESKTOP, "psb-admin"),
+    ("grants", "/workspace/grants?box=mine", "zh-CN", DESKTOP, "civil-analyst"),
+    ("audit", "/audit?start=2026-01-01&end=2026-12-31", "zh-CN", DESKTOP, "auditor"),
+    ("health", "/manage/health", "zh-CN", DESKTOP, "manager"),
+    ("operate", "/operate", "en", DESKTOP, "operator"),
 )
 
 
@@ -72,12 +77,18 @@ def main() -> int:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                for name, path, locale, viewport in SHOTS:
+                for name, path, locale, viewport, username in SHOTS:
                     context = browser.new_context(base_url=base, locale=locale, viewport=viewport)
                     page = context.new_page()
+                    if username:
+                        page.goto("/login")
+                        page.locator("#username").fill(username)
+                        page.locator("#password").fill(DEMO_PASSWORD)
+                        page.locator("form.stacked button[type=submit]").click()
+                        page.wait_for_url("**/")
                     page.goto(path)
                     page.wait_for_load_state("networkidle")
-                    page.screenshot(path=str(OUT / f"{name}.png"), full_page=name.startswith("dataset"))
+                    page.screenshot(path=str(OUT / f"{name}.png"), full_page=name.startswith(("dataset", "audit")))
                     context.close()
                     print(f"docs/screenshots/{name}.png")
                 browser.close()
