@@ -15,12 +15,12 @@ import functools
 import gettext as gettext_module
 import io
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -121,6 +121,10 @@ def local_time(value: datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
     return format_datetime(value.astimezone(CHINA), style, tzinfo=CHINA, locale=current())
+
+
+def local_date(value: date | None) -> str:
+    return "" if value is None else format_date(value, "medium", locale=current())
 
 
 def number(value: float | int | None) -> str:

@@ -43,7 +43,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(when=i18n.local_time, number=i18n.number, label=label, pick=pick, cell=cell)
+    env.filters.update(when=i18n.local_time, day=i18n.local_date, number=i18n.number, label=label, pick=pick, cell=cell)
     env.globals.update(
         version=__version__,
         html_lang=i18n.html_lang,
