@@ -15,12 +15,14 @@ from tests.web.test_workspace import as_user
 
 def test_the_auditor_sees_who_used_what_and_verifies_the_log(demo: Platform, demo_client: TestClient) -> None:
     analyst = as_user(demo_client, "civil-analyst")
-    assert analyst.get("/datasets/psb.residents", params={"purpose": MARRIAGE_CHECK}, headers=PAGE).status_code == 200
+    page = analyst.get("/datasets/psb.residents", headers=PAGE).text
+    preview = {"csrf": csrf_of(page), "purpose": MARRIAGE_CHECK}
+    assert analyst.post("/datasets/psb.residents/preview", data=preview, headers=PAGE).status_code == 200
     auditor = as_user(demo_client, "auditor")
-    console = auditor.get("/audit", params={"start": "2020-01-01", "end": "2030-12-31"}, headers=PAGE)
+    console = auditor.get("/audit", params={"start": "2026-01-01", "end": "2026-12-31"}, headers=PAGE)
     assert console.status_code == 200
     flows = console.text[console.text.index("谁使用了哪些数据") : console.text.index("最近的数据交付")]
-    assert "psb.residents" in flows
+    assert "<code>psb.residents</code>" in flows
     assert MARRIAGE_CHECK in flows
     assert 'role="img"' in flows  # the chart of rows per day
     recent = console.text[console.text.index("最近的数据交付") : console.text.index("被拒绝的访问")]
@@ -47,3 +49,10 @@ def test_only_the_auditor_reads_the_console(demo_client: TestClient) -> None:
         page = as_user(demo_client, username).get("/audit", headers=PAGE)
         assert page.status_code == 403, username
         assert "无权访问" in page.text
+
+
+def test_a_period_beyond_the_calendar_falls_back_to_the_last_month(demo_client: TestClient) -> None:
+    auditor = as_user(demo_client, "auditor")
+    for start, end in (("0001-01-01", "9999-12-31"), ("nonsense", "2026-13-45")):
+        page = auditor.get("/audit", params={"start": start, "end": end}, headers=PAGE)
+        assert page.status_code == 200

@@ -37,7 +37,7 @@ def test_the_public_finds_population_data_previews_and_downloads_it(page: Page) 
     assert page.locator("#profile svg[role=img]").count() >= 2  # charts drawn on the server
 
     with page.expect_download() as waiting:
-        page.get_by_role("link", name="CSV", exact=True).click()
+        page.get_by_role("button", name="CSV", exact=True).click()
     download = waiting.value
     path = download.path()
     rows = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"))))

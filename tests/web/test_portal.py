@@ -92,22 +92,22 @@ def test_a_dataset_page_previews_open_data_through_the_gateway(demo: Platform, d
     assert page.status_code == 200
     preview = page.text[page.text.index('id="preview"') : page.text.index('id="downloads"')]
     assert preview.count("<tr>") >= 2  # a header row and data
-    links = {
-        fmt: href.replace("&amp;", "&")
-        for href, fmt in re.findall(rf'href="(/datasets/{re.escape(code)}/download\?format=(\w+)[^"]*)"', page.text)
-    }
-    assert set(links) == {"csv", "parquet", "json"}
-    csv_file = demo_client.get(links["csv"], headers=PAGE)
+    formats = re.findall(r'name="format" value="(\w+)"', page.text)
+    assert formats == ["csv", "parquet", "json"]
+    token = csrf_of(page.text)
+    form = {"csrf": token, "purpose": "open data"}
+    csv_file = demo_client.post(f"/datasets/{code}/download", data={**form, "format": "csv"}, headers=PAGE)
     assert csv_file.status_code == 200
     assert csv_file.headers["content-type"].startswith("text/csv")
     assert "x-sluice-receipt" in csv_file.headers
-    json_file = demo_client.get(links["json"], headers=PAGE)
+    json_file = demo_client.post(f"/datasets/{code}/download", data={**form, "format": "json"}, headers=PAGE)
     rows = json_file.json()
     assert rows
     assert isinstance(rows[0], dict)
     assert len(rows) == len(csv_file.text.strip().splitlines()) - 1
-    forged = demo_client.get(links["csv"].split("&csrf=")[0], headers=PAGE)
-    assert forged.status_code == 403  # a link without our token (e.g. from another site) downloads nothing
+    forged = demo_client.post(f"/datasets/{code}/download", data={"format": "csv"}, headers=PAGE)
+    assert forged.status_code == 403  # a form without our token (e.g. from another site) downloads nothing
+    assert demo_client.get(f"/datasets/{code}/download?format=csv&csrf={token}").status_code == 405  # no GET
     assert f"/dataset/{code}.ttl" in page.text
     profile = page.text[page.text.index('id="profile"') : page.text.index('id="downloads"')]
     assert profile.count('role="img"') >= 2  # empty values per field, and at least one field's values
@@ -244,3 +244,64 @@ def test_text_written_by_users_is_escaped(demo: Platform, demo_client: TestClien
     search = demo_client.get("/datasets", params={"q": '"><script>alert(1)</script>'}, headers=PAGE).text
     assert "<script>alert(1)" not in search
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in search
+
+
+def test_a_page_view_spends_no_quota_issues_no_grant_and_logs_no_refusal(
+    demo: Platform, demo_client: TestClient
+) -> None:
+    """A link can make a signed-in browser visit any page: the visit must not act for the visitor."""
+    from sluice.audit.models import AuditEvent
+    from sluice.demo.grants import MARRIAGE_CHECK
+    from sluice.gateway.models import Grant
+
+    def state() -> tuple[int, int, int]:
+        with demo.reading() as session:
+            calls = session.scalars(select(Grant.calls_used).where(Grant.purpose == MARRIAGE_CHECK)).one()
+            grants = len(session.scalars(select(Grant.id)).all())
+            refusals = len(session.scalars(select(AuditEvent.id).where(AuditEvent.action == "gateway.refuse")).all())
+        return calls, grants, refusals
+
+    sign_in(demo_client, "civil-analyst")
+    before = state()
+    for purpose in (MARRIAGE_CHECK, "attacker's purpose", ""):
+        page = demo_client.get("/datasets/psb.residents", params={"purpose": purpose}, headers=PAGE)
+        assert page.status_code == 200
+        assert 'action="/datasets/psb.residents/preview#preview"' in page.text  # asked for, not done
+    demo_client.get("/datasets/amr.enterprises", params={"purpose": "x"}, headers=PAGE)
+    demo_client.get("/datasets/health.vaccinations", params={"purpose": "x"}, headers=PAGE)
+    assert state() == before
+    page = demo_client.get("/datasets/psb.residents", headers=PAGE)
+    asked = demo_client.post(
+        "/datasets/psb.residents/preview", data={"csrf": csrf_of(page.text), "purpose": MARRIAGE_CHECK}, headers=PAGE
+    )
+    assert asked.status_code == 200
+    assert '<th scope="col">id_number</th>' in asked.text
+    assert state()[0] == before[0] + 1  # asked for: one call of the quota
+
+
+def test_the_language_links_stay_on_this_site(demo_client: TestClient) -> None:
+    for path in ("/nope", "//evil.example/x", "/%2F%2Fevil.example"):
+        html = demo_client.get(path, headers=PAGE).text
+        links = re.findall(r'<a href="([^"]*)" lang="', html)
+        assert links
+        assert all(link.startswith("?") for link in links), links
+
+
+def test_a_non_ascii_csrf_value_is_refused_not_a_crash(demo_client: TestClient) -> None:
+    demo_client.get("/login", headers=PAGE)
+    answer = demo_client.post("/login", data={"username": "x", "password": "y", "csrf": "é"}, headers=PAGE)
+    assert answer.status_code == 403
+
+
+def test_signing_in_again_ends_the_earlier_session_and_pages_are_not_cached(
+    demo: Platform, demo_client: TestClient
+) -> None:
+    sign_in(demo_client, "civil-analyst")
+    first = demo_client.cookies.get(SESSION_COOKIE)
+    sign_in(demo_client, "civil-analyst")
+    assert demo_client.cookies.get(SESSION_COOKIE) != first
+    with demo.reading() as session:
+        live = session.scalars(select(ApiToken).where(ApiToken.name == "portal", ApiToken.revoked_at.is_(None))).all()
+    assert len(live) == 1
+    assert demo_client.get("/workspace/grants", headers=PAGE).headers["cache-control"] == "no-store"
+    assert "cache-control" not in TestClient(demo_client.app).get("/", headers=PAGE).headers

@@ -132,3 +132,12 @@ def test_reasons_written_by_users_are_rendered_inert(demo_client: TestClient) ->
             html = client.get(path, headers=PAGE).text
             assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in consumer.get(page, headers=PAGE).text
+
+
+def test_approving_with_no_field_ticked_is_refused_not_taken_as_everything(demo_client: TestClient) -> None:
+    consumer = as_user(demo_client, "tax-analyst")
+    page = apply(consumer)
+    assert isinstance(page, str)
+    provider = as_user(demo_client, "civil-admin")
+    assert post_form(provider, page, "approve") == 422
+    assert "等待答复" in provider.get(page, headers=PAGE).text

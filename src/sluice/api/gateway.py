@@ -62,8 +62,8 @@ async def run_query(
     For csv, parquet and arrow the body is the file and the signed receipt is in the `X-Sluice-Receipt` header
     (base64 of its JSON)."""
     if format == "json":
-        return _json(await _in_turn(http, query, platform, actor, request))
-    made = await _in_turn(http, lambda: export(platform, actor, request, fmt=format, delivery=Delivery.QUERY, bom=bom))
+        return _json(await in_turn(http, query, platform, actor, request))
+    made = await in_turn(http, lambda: export(platform, actor, request, fmt=format, delivery=Delivery.QUERY, bom=bom))
     return file_response(made)
 
 
@@ -85,13 +85,13 @@ async def download(
     """The whole resource as your grant shows it (its fields, masked, its rows), by the download delivery
     mode of your grant: CSV, Parquet, an Arrow IPC stream, or JSON (an array of objects, one per row). The signed
     receipt is in the `X-Sluice-Receipt` header."""
-    made = await _in_turn(
+    made = await in_turn(
         http, lambda: download_resource(platform, actor, code, fmt=format, purpose=purpose, bom=bom, limit=limit)
     )
     return file_response(made)
 
 
-async def _in_turn(http: Request, work: Callable[..., T], *args: Any) -> T:
+async def in_turn(http: Request, work: Callable[..., T], *args: Any) -> T:
     """Run governed work in a worker thread when one of the process's gateway slots is free (first come, first
     served): a bounded number at once keeps every caller's wait short instead of all of them slow."""
     slots: anyio.CapacityLimiter = http.app.state.gateway_slots
@@ -128,7 +128,7 @@ async def list_rows(request: Request, platform: PlatformDep, actor: ActorDep, co
     `__startswith`, `__isnull=1`), `_sort=field` or `_sort=-field`, `_size` (≤ 1000), `_next` (from the
     previous page), `purpose` (your grant's). The same governed path as POST /api/v1/query."""
     params = dict(request.query_params)
-    return _json(await _in_turn(request, lambda: rows_page(platform, actor, code, params)))
+    return _json(await in_turn(request, lambda: rows_page(platform, actor, code, params)))
 
 
 class PublicKey(BaseModel):

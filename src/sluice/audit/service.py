@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -125,6 +125,7 @@ def access_report(
         unusual=views.unusual(session, start, end),
         daily=views.daily(session, start, end),
         recent=views.accesses(session, start, end, resource, organisation),
+        capped=views.capped(session, start, end),
     )
 
 
@@ -134,6 +135,7 @@ class AccessReport(BaseModel):
     unusual: list[views.Unusual]
     daily: list[views.DailyRows]
     recent: list[views.Access]
+    capped: bool = Field(description=f"The period held more than {views.MAX_EVENTS} events of a kind: narrow it.")
 
 
 class Verification(BaseModel):

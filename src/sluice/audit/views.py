@@ -63,14 +63,31 @@ class Unusual(BaseModel):
 
 
 def _gateway_events(session: Session, action: str, start: datetime, end: datetime) -> list[AuditEvent]:
+    """The newest ``MAX_EVENTS`` events of ``action`` in the period (a flood of old events cannot push the recent
+    ones out of a report; ``capped`` says when the period held more)."""
     return list(
         session.scalars(
             select(AuditEvent)
             .where(AuditEvent.action == action, AuditEvent.at >= start, AuditEvent.at < end)
-            .order_by(AuditEvent.id)
+            .order_by(AuditEvent.id.desc())
             .limit(MAX_EVENTS)
         )
     )
+
+
+def capped(session: Session, start: datetime, end: datetime) -> bool:
+    """Whether the period holds more gateway events of a kind than one report reads."""
+    for action in ("gateway.query", "gateway.refuse"):
+        more = session.scalar(
+            select(AuditEvent.id)
+            .where(AuditEvent.action == action, AuditEvent.at >= start, AuditEvent.at < end)
+            .order_by(AuditEvent.id.desc())
+            .offset(MAX_EVENTS)
+            .limit(1)
+        )
+        if more is not None:
+            return True
+    return False
 
 
 def flows(
@@ -102,9 +119,10 @@ def flows(
     ]
 
 
-def denials(session: Session, start: datetime, end: datetime) -> list[Denial]:
+def denials(session: Session, start: datetime, end: datetime, *, limit: int = 200) -> list[Denial]:
+    """The newest refusals in the period."""
     found = []
-    for event in _gateway_events(session, "gateway.refuse", start, end):
+    for event in _gateway_events(session, "gateway.refuse", start, end)[:limit]:
         detail = json.loads(event.entry)["detail"]
         found.append(
             Denial(
@@ -167,11 +185,13 @@ def accesses(
     if organisation:
         query = query.where(AuditEvent.actor_org == organisation)
     if resource:
-        query = query.where(AuditEvent.target.contains(f"resource:{resource}"))
+        query = query.where(AuditEvent.target.contains(f"resource:{resource}", autoescape=True))
     found = []
     for event in session.scalars(query.limit(limit)):
         entry = json.loads(event.entry)
         detail = entry["detail"]
+        if resource and f"resource:{resource}" not in entry["target"].split(","):
+            continue  # the LIKE above also matches longer codes that start alike
         found.append(
             Access(
                 event=event.id,

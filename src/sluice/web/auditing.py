@@ -28,6 +28,7 @@ from sluice.web.security import Visitor, check_form, visitor
 router = APIRouter(include_in_schema=False)
 
 DEFAULT_DAYS = 30
+MOST_DAYS = 366
 CHART_SERIES = 8
 
 
@@ -96,12 +97,13 @@ def _period(start: str, end: str) -> tuple[datetime, datetime]:
     try:
         last_day = date.fromisoformat(end) if end else today
         first_day = date.fromisoformat(start) if start else last_day - timedelta(days=DEFAULT_DAYS - 1)
-    except ValueError:
-        first_day, last_day = today - timedelta(days=DEFAULT_DAYS - 1), today
-    if last_day < first_day:
-        first_day, last_day = last_day, first_day
-    begin = datetime.combine(first_day, time(0), tzinfo=CHINA).astimezone(UTC)
-    finish = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
+        if last_day < first_day:
+            first_day, last_day = last_day, first_day
+        first_day = max(first_day, last_day - timedelta(days=MOST_DAYS - 1))  # one report covers at most a year
+        begin = datetime.combine(first_day, time(0), tzinfo=CHINA).astimezone(UTC)
+        finish = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or beyond the calendar's ends
+        return _period("", "")
     return begin, finish
 
 

@@ -128,7 +128,8 @@ def health(request: Request, platform: PlatformDep) -> Response:
             session, who.actor, query=SearchQuery(limit=HEALTH_RESOURCES, facets=[], sort="code")
         )
         described = catalog.get_resources(session, who.actor, codes=[item.code for item in found.items])
-        waiting = sharing.list_applications(session, who.actor, box="all", status=["pending", "escalated"], limit=500)
+        most = min(500, platform.settings.page_size_max)
+        waiting = sharing.list_applications(session, who.actor, box="all", status=["pending", "escalated"], limit=most)
     rows: dict[str, Counter[str]] = {}
     for resource in described:
         tally = rows.setdefault(resource.organisation, Counter())

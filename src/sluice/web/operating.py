@@ -35,8 +35,9 @@ def _operator(request: Request, platform: Platform) -> Visitor | Response:
 
 def _page(request: Request, platform: Platform, who: Visitor, *, problem: str | None, status: int = 200) -> Response:
     with platform.reading() as session:
-        organisations = identity.list_organisations(session, who.actor, limit=MOST_ACCOUNTS).items
-        accounts = identity.list_users(session, who.actor, limit=MOST_ACCOUNTS).items
+        most = min(MOST_ACCOUNTS, platform.settings.page_size_max)
+        organisations = identity.list_organisations(session, who.actor, limit=most).items
+        accounts = identity.list_users(session, who.actor, limit=most).items
         try:
             head = audit.latest_tree_head(session, who.actor)
         except SluiceError:

@@ -3,6 +3,7 @@ API, and renders a template. No logic of its own beyond choosing what to show.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -13,12 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from sluice.api.deps import PlatformDep
-from sluice.api.gateway import file_response
+from sluice.api.gateway import anonymous_allowed, file_response, in_turn
 from sluice.catalog import service as catalog
 from sluice.catalog.schemas import FACETS, ResourcePublic, SearchQuery, SearchResult
-from sluice.errors import Exhausted, Forbidden, NotFound, SluiceError, Unauthenticated
+from sluice.errors import Forbidden, NotFound, SluiceError, Unauthenticated
 from sluice.gateway.querying import RowsPage, rows_page
 from sluice.gateway.querying import download as download_resource
+from sluice.gateway.schemas import GrantPublic
 from sluice.identity import service as identity
 from sluice.identity.authn import verify_login
 from sluice.lake import service as lake
@@ -33,6 +35,8 @@ from sluice.web.security import SESSION_NAME, Visitor, check_form, end_session, 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 20
+OPEN_DATA = "open data"
+OWN_DATA = "own data"
 PREVIEW_ROWS = 10
 SESSION_LIFETIME = timedelta(hours=12)
 
@@ -74,20 +78,78 @@ def datasets(request: Request, platform: PlatformDep) -> Response:
 
 def _organisation_names(platform: Platform, who: Visitor) -> dict[str, str]:
     with platform.reading() as session:
-        listed = identity.list_organisations(session, who.actor, limit=500)
+        listed = identity.list_organisations(session, who.actor, limit=min(500, platform.settings.page_size_max))
     return {org.code: pick(org, "name") for org in listed.items}
 
 
+@dataclass(frozen=True)
+class PreviewPlan:
+    """Under which purpose the dataset page may read rows, and whether it may do so on a plain visit.
+
+    A page view must not spend a grant's calls, issue a standing grant under a purpose typed into a link, or log a
+    refusal in the visitor's name — a link from anywhere can make a browser visit a page. So a visit previews
+    only open data, a department's own data, or under one of its grants without a quota; anything else waits
+    for the visitor to ask, with a form carrying the CSRF token."""
+
+    purpose: str | None  # None: no preview here (``why`` says what to do)
+    automatic: bool
+    why: str | None = None
+    standing: bool = False  # the visitor may preview under a purpose of its own (a standing grant is issued)
+    quota: int | None = None
+
+
+def _plan(who: Visitor, resource: ResourcePublic, grants: dict[str, GrantPublic], chosen: str | None) -> PreviewPlan:
+    if who.actor.org_code == resource.organisation:
+        return PreviewPlan(OWN_DATA, automatic=True)
+    if grants:
+        purpose = chosen if chosen in grants else next(iter(grants))
+        quota = grants[purpose].quota
+        return PreviewPlan(purpose, automatic=quota is None, quota=quota)
+    if resource.open_type.value == "open":
+        return PreviewPlan(OPEN_DATA, automatic=True)
+    if not who.signed_in:
+        return PreviewPlan(
+            None,
+            automatic=False,
+            why=_("Sign in to preview this dataset; departments apply for access in their workspace."),
+        )
+    if resource.sharing_type.value == "unconditional" and resource.grade.value == "general":
+        return PreviewPlan(None, automatic=False, standing=True)
+    return PreviewPlan(None, automatic=False, why=_("Your department has no grant for this dataset."))
+
+
 @router.get("/datasets/{code}", response_class=HTMLResponse)
-def dataset(request: Request, platform: PlatformDep, code: str) -> Response:
-    who = visitor(request, platform)
-    purpose = request.query_params.get("purpose", "")[:500] or None
-    with platform.reading() as session:
-        resource = catalog.get_resource(session, who.actor, code=code)
-        versions = _versions(session, who, code)
-        purposes = _my_purposes(session, who, code)
-    purpose = purpose or (purposes[0] if purposes else None)
-    preview, refusal = _preview(platform, who, resource, purpose)
+async def dataset(request: Request, platform: PlatformDep, code: str) -> Response:
+    return await _dataset_page(request, platform, code, chosen=request.query_params.get("purpose"), asked=False)
+
+
+@router.post("/datasets/{code}/preview", response_class=HTMLResponse)
+async def preview(
+    request: Request,
+    platform: PlatformDep,
+    code: str,
+    *,
+    purpose: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """A preview the visitor asked for: under a grant with a quota (it spends a call), or under a purpose of its
+    own for an unconditionally shared dataset (a standing grant is issued)."""
+    who = await run_in_threadpool(visitor, request, platform)
+    check_form(request, who, csrf)
+    return await _dataset_page(request, platform, code, chosen=purpose.strip() or None, asked=True)
+
+
+async def _dataset_page(
+    request: Request, platform: Platform, code: str, *, chosen: str | None, asked: bool
+) -> Response:
+    who = await run_in_threadpool(visitor, request, platform)
+    resource, versions, grants = await run_in_threadpool(_dataset_facts, platform, who, code)
+    plan = _plan(who, resource, grants, chosen)
+    if asked and plan.standing and chosen:
+        plan = PreviewPlan(chosen, automatic=True)
+    rows, refusal = None, plan.why
+    if plan.purpose is not None and (plan.automatic or asked):
+        rows, refusal = await _previewed(request, platform, who, resource, plan.purpose)
     serving = next((v for v in versions if v.serving), None)
     return render(
         request,
@@ -96,33 +158,57 @@ def dataset(request: Request, platform: PlatformDep, code: str) -> Response:
         resource=resource,
         versions=versions,
         serving=serving,
-        preview=preview,
+        preview=rows,
         refusal=refusal,
+        plan=plan,
         profile=profile_charts(resource, serving.profile if serving else None),
-        purpose=purpose,
-        purposes=purposes,
+        purposes=list(grants),
         may_apply=_may_apply(who, resource),
         column_types={field.name: field.type.value for field in resource.fields},
         base_url=str(request.base_url).rstrip("/"),
     )
 
 
-@router.get("/datasets/{code}/download")
+def _dataset_facts(
+    platform: Platform, who: Visitor, code: str
+) -> tuple[ResourcePublic, list[VersionPublic], dict[str, GrantPublic]]:
+    with platform.reading() as session:
+        resource = catalog.get_resource(session, who.actor, code=code)
+        return resource, _versions(session, who, code), _my_grants(session, who, code)
+
+
+async def _previewed(
+    request: Request, platform: Platform, who: Visitor, resource: ResourcePublic, purpose: str
+) -> tuple[RowsPage | None, str | None]:
+    """The first rows as this visitor may see them — through the gateway (grants, masks and the log apply), in
+    the gateway's turn and under the public's rate limit, as the API — or why not."""
+    params = {"_size": str(PREVIEW_ROWS), "purpose": purpose}
+    try:
+        anonymous_allowed(request, who.actor)
+        return await in_turn(request, lambda: rows_page(platform, who.actor, resource.code, params)), None
+    except Unauthenticated:
+        return None, _("Sign in to preview this dataset; departments apply for access in their workspace.")
+    except SluiceError as error:
+        return None, error.message
+
+
+@router.post("/datasets/{code}/download")
 async def download(
     request: Request,
     platform: PlatformDep,
     code: str,
     *,
-    format: str = "csv",
-    purpose: str = "open data",
-    csrf: str = "",
+    format: Annotated[str, Form(max_length=10)] = "csv",
+    purpose: Annotated[str, Form(max_length=500)] = OPEN_DATA,
+    csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    """A download from the dataset page, as the signed-in visitor (the session cookie). It meters the grant and
-    is logged, so it must come from our page: the link carries the CSRF token (a link from another site, which
-    the browser would follow with the cookie, does not)."""
-    who = visitor(request, platform)
+    """A download from the dataset page, as the visitor (the session cookie): a form carrying the CSRF token, so
+    that a link from another site cannot make a browser spend a grant's calls. Rate-limited and taken in turn
+    like the API's downloads."""
+    who = await run_in_threadpool(visitor, request, platform)
     check_form(request, who, csrf)
-    made = await run_in_threadpool(download_resource, platform, who.actor, code, fmt=format, purpose=purpose[:500])
+    anonymous_allowed(request, who.actor)
+    made = await in_turn(request, lambda: download_resource(platform, who.actor, code, fmt=format, purpose=purpose))
     return file_response(made)
 
 
@@ -133,38 +219,26 @@ def _versions(session: Any, who: Visitor, code: str) -> list[VersionPublic]:
         return []
 
 
-def _my_purposes(session: Any, who: Visitor, code: str) -> list[str]:
-    """The purposes of the visitor's organisation's active grants on ``code`` (what a preview may be asked under)."""
+def _my_grants(session: Any, who: Visitor, code: str) -> dict[str, GrantPublic]:
+    """The visitor's organisation's active grants on ``code`` by purpose (what a preview may be asked under)."""
     if not who.signed_in:
-        return []
+        return {}
     held = sharing.list_grants(session, who.actor, box="mine", status=["active"])
-    return sorted({grant.purpose for grant in held if grant.resource == code})
+    return {grant.purpose: grant for grant in sorted(held, key=lambda g: g.purpose) if grant.resource == code}
 
 
 def _may_apply(who: Visitor, resource: ResourcePublic) -> bool:
-    """Whether to offer the application form (the use case decides; this only hides what would be refused)."""
+    """Whether to offer the application form (the use case decides; this only hides what would be refused):
+    conditionally shared data, and unconditionally shared data that is not general-grade (no standing grant)."""
+    needs_application = resource.sharing_type.value == "conditional" or (
+        resource.sharing_type.value == "unconditional" and resource.grade.value != "general"
+    )
     return (
         who.signed_in
         and who.actor.org_code != resource.organisation
         and any(role.value == "consumer" for role in who.actor.roles)
-        and resource.sharing_type.value == "conditional"
+        and needs_application
     )
-
-
-def _preview(
-    platform: Platform, who: Visitor, resource: ResourcePublic, purpose: str | None
-) -> tuple[RowsPage | None, str | None]:
-    """The first rows as this visitor may see them — through the gateway, so grants, masks and the log apply —
-    or why not."""
-    params = {"_size": str(PREVIEW_ROWS)} | ({"purpose": purpose} if purpose else {})
-    try:
-        return rows_page(platform, who.actor, resource.code, params), None
-    except Unauthenticated:
-        return None, _("Sign in to preview this dataset; departments apply for access in their workspace.")
-    except Exhausted:
-        return None, _("Too many requests from your address just now; the preview returns in a minute.")
-    except SluiceError as error:
-        return None, error.message
 
 
 def _search_query(request: Request) -> SearchQuery:
@@ -248,6 +322,9 @@ def login(
         problem = _("Wrong username or password, or the account is locked for a while after repeated failures.")
         return render(request, who, "login.html", 401, next=_local(next), problem=problem, username=username)
     with platform.transaction() as session:
+        earlier = _token_id(who)
+        if earlier is not None and who.actor.username == actor.username:
+            identity.revoke_token(session, who.actor, token_id=earlier)  # one session per sign-in, not two
         token = identity.create_token(
             session,
             actor,

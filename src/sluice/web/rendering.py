@@ -137,6 +137,8 @@ def render(request: Request, who: Visitor, template: str, status: int = 200, **c
         )
     )
     response = HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
+    if who.signed_in:  # granted rows, applications, the log: not for a shared machine's cache
+        response.headers["Cache-Control"] = "no-store"
     remember(response, request, who)
     if request.query_params.get("lang") and i18n.normalise(request.query_params["lang"]):
         response.set_cookie(i18n.LANGUAGE_COOKIE, locale, max_age=365 * 86400, samesite="lax", path="/")

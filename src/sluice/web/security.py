@@ -73,7 +73,7 @@ def check_form(request: Request, who: Visitor, token: str | None) -> None:
     """Refuse a form that did not come from one of our pages in this browser and this session."""
     if not _same_origin(request):
         raise Forbidden("this form was sent from another site; open the page here and send it again")
-    if who.new_seed or not token or not hmac.compare_digest(token, who.csrf_token):
+    if who.new_seed or not token or not hmac.compare_digest(token.encode(), who.csrf_token.encode()):
         raise Forbidden("this form has expired (you may have signed in or out since); reload the page and try again")
 
 

@@ -249,8 +249,10 @@ def approve(
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     def act(session: Any, who: Visitor) -> object:
+        if not fields:  # the form lists every field asked for: none ticked is a mistake, not "as asked"
+            raise Invalid(_("Tick at least one field to approve, or refuse the application."), field="fields")
         approval = Approval(
-            fields=fields or None,
+            fields=fields,
             row_filter=row_filter or None,
             valid_until=_end_of_day(until) if until else None,
             comment=comment,
