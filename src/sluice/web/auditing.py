@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from sluice.errors import SluiceError
 from sluice.web import charts, i18n
 from sluice.web.i18n import CHINA, _
 from sluice.web.rendering import render
-from sluice.web.security import Visitor, check_form, visitor
+from sluice.web.security import Visitor, check_form, signed_in_visitor, visitor
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,9 +44,9 @@ def console(
     index: str = "",
     event: str = "",
 ) -> Response:
-    who = visitor(request, platform)
-    if not who.signed_in:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    who = signed_in_visitor(request, platform)
+    if isinstance(who, Response):
+        return who
     first, last = _period(start, end)
     with platform.reading() as session:
         report = audit.access_report(

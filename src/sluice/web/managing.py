@@ -17,23 +17,16 @@ from sluice.errors import SluiceError
 from sluice.platform import Platform
 from sluice.sharing import service as sharing
 from sluice.web.rendering import render
-from sluice.web.security import Visitor, check_form, visitor
+from sluice.web.security import Visitor, check_form, signed_in_visitor
 
 router = APIRouter(include_in_schema=False)
 
 HEALTH_RESOURCES = 1000
 
 
-def _signed_in(request: Request, platform: Platform) -> Visitor | Response:
-    who = visitor(request, platform)
-    if not who.signed_in:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return who
-
-
 @router.get("/manage/reviews", response_class=HTMLResponse)
 def reviews(request: Request, platform: PlatformDep) -> Response:
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     with platform.reading() as session:
@@ -43,7 +36,7 @@ def reviews(request: Request, platform: PlatformDep) -> Response:
 
 @router.get("/manage/reviews/{code}", response_class=HTMLResponse)
 def review(request: Request, platform: PlatformDep, code: str) -> Response:
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     return _review_page(request, platform, who, code, problem=None)
@@ -102,7 +95,7 @@ def decide(
     comment: Annotated[str, Form(max_length=4000)] = "",
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     check_form(request, who, csrf)
@@ -120,7 +113,7 @@ def decide(
 @router.get("/manage/health", response_class=HTMLResponse)
 def health(request: Request, platform: PlatformDep) -> Response:
     """Per department: resources, how many fields lack a data standard, applications waiting and overdue."""
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     with platform.reading() as session:

@@ -17,7 +17,7 @@ from sluice.identity import service as identity
 from sluice.identity.roles import Role
 from sluice.platform import Platform
 from sluice.web.rendering import render
-from sluice.web.security import Visitor, check_form, visitor
+from sluice.web.security import Visitor, check_form, signed_in_visitor
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,9 +25,9 @@ MOST_ACCOUNTS = 500
 
 
 def _operator(request: Request, platform: Platform) -> Visitor | Response:
-    who = visitor(request, platform)
-    if not who.signed_in:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    who = signed_in_visitor(request, platform)
+    if isinstance(who, Response):
+        return who
     if not who.actor.has(Role.OPERATOR):
         raise Forbidden("the operator's console is the operator's", required_role=Role.OPERATOR.value)
     return who

@@ -17,9 +17,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
 
 from sluice.errors import Forbidden, Unauthenticated
 from sluice.identity.actor import Actor
@@ -62,6 +63,14 @@ def visitor(request: Request, platform: Platform) -> Visitor:
         except Unauthenticated:
             secret = None  # expired, revoked or unknown: browse as the public (the cookie is cleared)
     return Visitor(actor=actor, session_secret=secret, csrf_seed=seed, new_seed=new_seed)
+
+
+def signed_in_visitor(request: Request, platform: Platform) -> Visitor | Response:
+    """The visitor, or — when nobody is signed in — the redirect to the sign-in page and back here."""
+    who = visitor(request, platform)
+    if not who.signed_in:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    return who
 
 
 def csrf_token(seed: str, session_secret: str | None) -> str:

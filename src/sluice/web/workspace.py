@@ -21,7 +21,7 @@ from sluice.sharing import service as sharing
 from sluice.sharing.schemas import Answer, ApplicationCreate, ApplicationItem, ApplicationPublic, Approval
 from sluice.web.i18n import CHINA, _
 from sluice.web.rendering import render
-from sluice.web.security import Visitor, check_form, visitor
+from sluice.web.security import Visitor, check_form, signed_in_visitor
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,19 +60,12 @@ def status_title(status: str) -> str:
     return titles.get(status, status)
 
 
-def _signed_in(request: Request, platform: Platform) -> Visitor | Response:
-    who = visitor(request, platform)
-    if not who.signed_in:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return who
-
-
 # --- Applying ---------------------------------------------------------------------------------------------
 
 
 @router.get("/datasets/{code}/apply", response_class=HTMLResponse)
 def apply_form(request: Request, platform: PlatformDep, code: str) -> Response:
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     with platform.reading() as session:
@@ -97,7 +90,7 @@ def apply(
     unmasked: Annotated[list[str] | None, Form()] = None,
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     check_form(request, who, csrf)
@@ -148,7 +141,7 @@ def _problem(error: Exception) -> str:
 
 @router.get("/workspace", response_class=HTMLResponse)
 def workspace(request: Request, platform: PlatformDep) -> Response:
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     roles = {role.value for role in who.actor.roles}
@@ -161,7 +154,7 @@ def workspace(request: Request, platform: PlatformDep) -> Response:
 
 @router.get("/workspace/applications", response_class=HTMLResponse)
 def applications(request: Request, platform: PlatformDep, box: str = "mine", cursor: str | None = None) -> Response:
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     with platform.reading() as session:
@@ -180,7 +173,7 @@ def applications(request: Request, platform: PlatformDep, box: str = "mine", cur
 
 @router.get("/workspace/applications/{application_id}", response_class=HTMLResponse)
 def application(request: Request, platform: PlatformDep, application_id: int) -> Response:
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     return _application_page(request, platform, who, application_id, problem=None)
@@ -224,7 +217,7 @@ def _actions(who: Visitor, shown: ApplicationPublic) -> set[str]:
 def _step(
     request: Request, platform: Platform, application_id: int, csrf: str, act: Callable[[Any, Visitor], object]
 ) -> Response:
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     check_form(request, who, csrf)
@@ -293,7 +286,7 @@ def answer(
 
 @router.get("/workspace/grants", response_class=HTMLResponse)
 def grants(request: Request, platform: PlatformDep, box: str = "mine") -> Response:
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     with platform.reading() as session:
@@ -324,7 +317,7 @@ def change_grant(
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """Accept or decline an offered (narrowed) grant; suspend, resume or revoke one given."""
-    who = _signed_in(request, platform)
+    who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
     check_form(request, who, csrf)
