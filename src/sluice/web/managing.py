@@ -16,7 +16,7 @@ from sluice.catalog.schemas import ResourceDescription, ReviewDecision, Revision
 from sluice.errors import SluiceError
 from sluice.platform import Platform
 from sluice.sharing import service as sharing
-from sluice.web.rendering import render
+from sluice.web.rendering import problem_text, render
 from sluice.web.security import Visitor, check_form, signed_in_visitor
 
 router = APIRouter(include_in_schema=False)
@@ -105,8 +105,7 @@ def decide(
                 session, who.actor, code=code, decision=ReviewDecision(decision=decision, comment=comment)
             )
     except (SluiceError, ValidationError) as error:
-        message = error.message if isinstance(error, SluiceError) else str(error.errors()[0].get("msg", ""))
-        return _review_page(request, platform, who, code, problem=message, status=422)
+        return _review_page(request, platform, who, code, problem=problem_text(error), status=422)
     return RedirectResponse("/manage/reviews", status_code=303)
 
 

@@ -14,9 +14,11 @@ from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from pydantic import ValidationError
 
 from sluice import __version__
 from sluice.catalog.vocab import LABELS, Category, Grade, OpenType, SharingType
+from sluice.errors import SluiceError
 from sluice.web import i18n
 from sluice.web.i18n import _
 from sluice.web.security import Visitor, remember
@@ -74,6 +76,17 @@ def cell(value: Any, field_type: str = "string") -> str:
             return str(value)
         return format_decimal(number, format="#,##0.##########", locale=i18n.current())  # every digit kept
     return str(value)
+
+
+def problem_text(error: Exception) -> str:
+    """What a form shows when a use case (or the input's model) refused it."""
+    if isinstance(error, SluiceError):
+        return error.message
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return f"{where}: {first.get('msg', '')}"
+    return str(error)
 
 
 def pick(item: Any, name: str) -> str:

@@ -20,7 +20,7 @@ from sluice.platform import Platform
 from sluice.sharing import service as sharing
 from sluice.sharing.schemas import Answer, ApplicationCreate, ApplicationItem, ApplicationPublic, Approval
 from sluice.web.i18n import CHINA, _
-from sluice.web.rendering import render
+from sluice.web.rendering import problem_text, render
 from sluice.web.security import Visitor, check_form, signed_in_visitor
 
 router = APIRouter(include_in_schema=False)
@@ -113,7 +113,7 @@ def apply(
     except (SluiceError, ValidationError, ValueError) as error:
         with platform.reading() as session:
             resource = catalog.get_resource(session, who.actor, code=code)
-        return render(request, who, "apply.html", 422, resource=resource, typed=typed, problem=_problem(error))
+        return render(request, who, "apply.html", 422, resource=resource, typed=typed, problem=problem_text(error))
     return RedirectResponse(f"/workspace/applications/{filed[0].id}", status_code=303)
 
 
@@ -124,16 +124,6 @@ def _end_of_day(text: str) -> datetime:
     except ValueError:
         raise Invalid(_("Give the last day of use as a date, e.g. 2027-06-30."), field="until") from None
     return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA).astimezone(UTC)
-
-
-def _problem(error: Exception) -> str:
-    if isinstance(error, SluiceError):
-        return error.message
-    if isinstance(error, ValidationError):
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        return f"{where}: {first.get('msg', '')}"
-    return str(error)
 
 
 # --- Applications -----------------------------------------------------------------------------------------
@@ -225,7 +215,7 @@ def _step(
         with platform.transaction() as session:
             act(session, who)
     except (SluiceError, ValidationError, ValueError) as error:
-        return _application_page(request, platform, who, application_id, problem=_problem(error), status=422)
+        return _application_page(request, platform, who, application_id, problem=problem_text(error), status=422)
     return RedirectResponse(f"/workspace/applications/{application_id}", status_code=303)
 
 
@@ -289,19 +279,26 @@ def grants(request: Request, platform: PlatformDep, box: str = "mine") -> Respon
     who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
+    return _grants_page(request, platform, who, box, problem=None)
+
+
+def _grants_page(
+    request: Request, platform: Platform, who: Visitor, box: str, *, problem: str | None, status: int = 200
+) -> Response:
     with platform.reading() as session:
         found = sharing.list_grants(session, who.actor, box=box)
     return render(
         request,
         who,
         "grants.html",
+        status,
         box=box,
         boxes=GRANT_BOXES,
         grants=found,
         box_title=box_title,
         status_title=status_title,
         now=datetime.now(UTC),
-        problem=None,
+        problem=problem,
     )
 
 
@@ -337,19 +334,5 @@ def change_grant(
             else:
                 raise Invalid(f"no action {action!r} on a grant", field="action")
     except (SluiceError, ValidationError) as error:
-        with platform.reading() as session:
-            found = sharing.list_grants(session, who.actor, box=box)
-        return render(
-            request,
-            who,
-            "grants.html",
-            422,
-            box=box,
-            boxes=GRANT_BOXES,
-            grants=found,
-            box_title=box_title,
-            status_title=status_title,
-            now=datetime.now(UTC),
-            problem=_problem(error),
-        )
+        return _grants_page(request, platform, who, box, problem=problem_text(error), status=422)
     return RedirectResponse(f"/workspace/grants?box={box}#grant-{grant_id}", status_code=303)
