@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -55,3 +55,6 @@ def get_actor(platform: PlatformDep, token: Annotated[str | None, Depends(bearer
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+Cursor = Annotated[str | None, Query(alias="next", description="The `next` value of the previous page.")]
+Limit = Annotated[int, Query(description="Items per page, 1 to SLUICE_PAGE_SIZE_MAX (500).")]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sluice.api.deps import ActorDep, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, SessionDep
 from sluice.identity import service
 from sluice.identity.roles import OrgKind
 from sluice.identity.schemas import (
@@ -23,9 +23,6 @@ from sluice.identity.schemas import (
 from sluice.pagination import Page
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
-
-Cursor = Annotated[str | None, Query(alias="next", description="The `next` value of the previous page.")]
-Limit = Annotated[int, Query(description="Items per page, 1 to SLUICE_PAGE_SIZE_MAX (500).")]
 
 
 @router.get("/me", response_model=Me, summary="The calling account, its organisation and roles")

@@ -7,16 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sluice.api.deps import ActorDep, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, SessionDep
 from sluice.inbox import service as inbox
 from sluice.inbox.schemas import DeliveryPublic, NewWebhook, WebhookCreate, WebhookPublic
 from sluice.inbox.service import NoticePublic
 from sluice.pagination import Page
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
-
-Cursor = Annotated[str | None, Query(alias="next", description="The `next` value of the previous page.")]
-Limit = Annotated[int, Query(description="Items per page, 1 to SLUICE_PAGE_SIZE_MAX (500).")]
 
 
 @router.get("/inbox", response_model=list[NoticePublic], summary="Notices for me")

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from sluice.api.deps import ActorDep, PlatformDep, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, Cursor, Limit, PlatformDep, ReadSessionDep, SessionDep
 from sluice.api.uploads import receive_upload
 from sluice.errors import Invalid
 from sluice.lake import permissions, service
 from sluice.lake.ingestion import ingest
-from sluice.lake.schemas import IngestOptions, PiiDecision, VersionPublic
+from sluice.lake.schemas import IngestionJob, IngestOptions, PiiDecision, VersionPublic, VersionStatus
+from sluice.pagination import Page
 
 router = APIRouter(prefix="/api/v1", tags=["lake"])
 OPTION_FIELDS = ("mode", "on_error", "format", "encoding", "sheet")
@@ -35,7 +36,7 @@ async def upload_version(request: Request, code: str, platform: PlatformDep, act
         request, platform.settings.staging_dir / "uploads", platform.settings.upload_max_bytes
     )
     try:
-        options = _options(upload.fields)
+        options = options_from_fields(upload.fields)
         return await run_in_threadpool(
             ingest, platform, actor, code=code, source=upload.path, source_name=upload.filename, options=options
         )
@@ -43,7 +44,8 @@ async def upload_version(request: Request, code: str, platform: PlatformDep, act
         upload.path.unlink(missing_ok=True)
 
 
-def _options(fields: dict[str, str]) -> IngestOptions:
+def options_from_fields(fields: dict[str, str]) -> IngestOptions:
+    """An upload's options from its form fields (the API's and the portal's)."""
     values: dict[str, object] = {k: v for k, v in fields.items() if k in OPTION_FIELDS and v != ""}
     if fields.get("mapping"):
         try:
@@ -84,3 +86,16 @@ def decide_pii(
 @router.get("/versions/held", response_model=list[VersionPublic], summary="Versions held for a decision")
 def list_held(session: ReadSessionDep, actor: ActorDep) -> list[VersionPublic]:
     return service.list_held(session, actor)
+
+
+@router.get("/ingestions", response_model=Page[IngestionJob], summary="Ingestion jobs, newest first (operator)")
+def list_ingestions(
+    session: ReadSessionDep,
+    actor: ActorDep,
+    status: VersionStatus | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[IngestionJob]:
+    """Every department's ingestions with how each ended (`processing`, `published`, `held`, `rejected`,
+    `failed`, …), who ran it and when; none of the data. For the operator, the manager and the auditor."""
+    return service.list_ingestions(session, actor, status=status, limit=limit, cursor=cursor)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sluice.api.deps import ActorDep, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, SessionDep
 from sluice.gateway.schemas import GrantPublic
 from sluice.objections import service as objections
 from sluice.objections.schemas import ObjectionAnswer, ObjectionCreate, ObjectionPublic, ObjectionRate
@@ -18,8 +18,6 @@ applications = APIRouter(prefix="/api/v1", tags=["applications"])
 grants = APIRouter(prefix="/api/v1", tags=["grants"])
 objections_router = APIRouter(prefix="/api/v1", tags=["objections"])
 
-Cursor = Annotated[str | None, Query(alias="next", description="The `next` value of the previous page.")]
-Limit = Annotated[int, Query(description="Items per page, 1 to SLUICE_PAGE_SIZE_MAX (500).")]
 Statuses = Annotated[list[str] | None, Query(description="Only these states (repeat the parameter).")]
 
 # --- applications --------------------------------------------------------------------------------------------

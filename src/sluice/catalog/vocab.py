@@ -104,6 +104,17 @@ _LABELS: list[tuple[StrEnum, tuple[str, str]]] = [
     (Sensitivity.NONE, ("非个人信息", "not personal")),
     (Sensitivity.PERSONAL, ("个人信息", "personal information")),
     (Sensitivity.SENSITIVE, ("敏感个人信息", "sensitive personal information")),
+    (FieldType.STRING, ("文本", "text")),
+    (FieldType.INTEGER, ("整数", "integer")),
+    (FieldType.DECIMAL, ("小数", "decimal")),
+    (FieldType.BOOLEAN, ("是/否", "yes/no")),
+    (FieldType.DATE, ("日期", "date")),
+    (FieldType.TIMESTAMP, ("日期时间", "date and time")),
+    (RevisionStatus.DRAFT, ("草稿", "draft")),
+    (RevisionStatus.SUBMITTED, ("待审核", "submitted for review")),
+    (RevisionStatus.RETURNED, ("已退回", "returned for changes")),
+    (RevisionStatus.PUBLISHED, ("已发布", "published")),
+    (RevisionStatus.SUPERSEDED, ("已被取代", "superseded")),
 ]
 
 

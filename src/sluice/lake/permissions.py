@@ -53,3 +53,12 @@ def can_maintain_lake(session: Session, actor: Actor, **_: Any) -> None:
     if actor.is_system or actor.has(Role.OPERATOR):
         return
     raise Forbidden("maintaining the lake is the operator's", required_role=Role.OPERATOR.value)
+
+
+def can_see_ingestions(session: Session, actor: Actor, **_: Any) -> None:
+    """The operator runs ingestion; the manager and the auditor oversee it. Nobody else sees other
+    departments' jobs."""
+    signed_in(session, actor)
+    if actor.is_system or actor.has(Role.OPERATOR) or actor.has(Role.MANAGER) or actor.has(Role.AUDITOR):
+        return
+    raise Forbidden("the list of ingestion jobs is the operator's", required_role=Role.OPERATOR.value)

@@ -144,3 +144,22 @@ class VersionPublic(BaseModel):
     serving: bool = Field(description="True for the version the gateway serves now.")
 
     model_config = {"populate_by_name": True}
+
+
+class IngestionJob(BaseModel):
+    """One ingestion as the operator sees it: what ran, how it ended, how long it took; none of the data (no
+    report examples, no profile, no flags)."""
+
+    id: int
+    resource: str
+    number: int
+    status: VersionStatus
+    mode: Mode
+    source_name: str
+    rows: int | None
+    rows_rejected: int | None = Field(description="Records refused or quarantined by validation.")
+    byte_size: int | None
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    error: str | None

@@ -36,6 +36,7 @@ from sluice.lake.models import Version
 from sluice.lake.pipeline import Outcome, Plan
 from sluice.lake.queries import data_file, serving_version
 from sluice.lake.schemas import (
+    IngestionJob,
     IngestOptions,
     Mode,
     OnError,
@@ -47,6 +48,7 @@ from sluice.lake.schemas import (
     VersionStatus,
 )
 from sluice.lake.storage import remove_folder
+from sluice.pagination import Page, check_limit, decode_cursor, keyset_page
 from sluice.usecase import use_case
 
 STALE_AFTER = timedelta(hours=6)  # a processing version this old was interrupted (the process died)
@@ -213,6 +215,55 @@ def list_held(session: Session, actor: Actor) -> list[VersionPublic]:
     if not (actor.is_system or actor.has(Role.MANAGER)):
         query = query.where(Resource.org_id == (actor.org_id if actor.org_id is not None else -1))
     return [_public(session, r, v, full=True) for v, r in session.execute(query.order_by(Version.id))]
+
+
+@use_case(can.can_see_ingestions)
+def list_ingestions(
+    session: Session, actor: Actor, *, status: VersionStatus | None = None, limit: int = 50, cursor: str | None = None
+) -> Page[IngestionJob]:
+    """Every department's ingestions, newest first (optionally of one status): the operator's job list."""
+    check_limit(limit, settings_of(session).page_size_max)
+    query = select(Version, Resource.code).join(Resource, Resource.id == Version.resource_id)
+    if status is not None:
+        query = query.where(Version.status == status.value)
+    before = decode_cursor(cursor)
+    if before is not None:
+        query = query.where(Version.id < before)
+    rows = session.execute(query.order_by(Version.id.desc()).limit(limit + 1)).all()
+    return keyset_page([_JobRow(v, c) for v, c in rows], limit, _job)
+
+
+@dataclass(frozen=True)
+class _JobRow:
+    version: Version
+    code: str
+
+    @property
+    def id(self) -> int:
+        return self.version.id
+
+
+def _job(row: _JobRow) -> IngestionJob:
+    version = row.version
+    rejected = None
+    if version.report_json:
+        report = ValidationReport.model_validate_json(version.report_json)
+        rejected = report.rows_read - report.rows_accepted
+    return IngestionJob(
+        id=version.id,
+        resource=row.code,
+        number=version.number,
+        status=VersionStatus(version.status),
+        mode=Mode(version.mode),
+        source_name=version.source_name,
+        rows=version.rows,
+        rows_rejected=rejected,
+        byte_size=version.byte_size,
+        created_by=version.created_by,
+        created_at=version.created_at,
+        finished_at=version.finished_at,
+        error=version.error,
+    )
 
 
 # --- deciding flagged personal data -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from sluice.api.errors import Handler
-from sluice.web import account, auditing, managing, operating, pages, workspace
+from sluice.web import account, auditing, managing, operating, pages, resources, workspace
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIXES = ("/api/", "/catalog.", "/dataset/", "/openapi.json", "/docs", "/redoc")
@@ -20,6 +20,7 @@ def install_portal(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(workspace.router)
+    app.include_router(resources.router)
     app.include_router(auditing.router)
     app.include_router(managing.router)
     app.include_router(account.router)

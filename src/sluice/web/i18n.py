@@ -129,3 +129,27 @@ def local_date(value: date | None) -> str:
 
 def number(value: float | int | None) -> str:
     return "" if value is None else format_decimal(value, locale=current())
+
+
+FILE_SIZE_UNITS = ("B", "KB", "MB", "GB", "TB")
+
+
+def file_size(value: int | None) -> str:
+    """Bytes as the reader reads sizes: 1,234 B, 12.3 MB (powers of 1 024)."""
+    if value is None:
+        return ""
+    size, unit = float(value), 0
+    while size >= 1024 and unit < len(FILE_SIZE_UNITS) - 1:
+        size, unit = size / 1024, unit + 1
+    shown = format_decimal(size, format="#,##0" if unit == 0 else "#,##0.#", locale=current())
+    return f"{shown} {FILE_SIZE_UNITS[unit]}"
+
+
+def duration(end: datetime | None, start: datetime | None) -> str:
+    """How long from ``start`` to ``end``, in the reader's language (e.g. "2.5 s", "3 min")."""
+    if end is None or start is None:
+        return ""
+    seconds = max((end - start).total_seconds(), 0.0)
+    if seconds < 120:
+        return gettext("%(num)s s") % {"num": format_decimal(seconds, format="#,##0.#", locale=current())}
+    return gettext("%(num)s min") % {"num": format_decimal(seconds / 60, format="#,##0", locale=current())}

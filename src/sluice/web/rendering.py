@@ -46,12 +46,17 @@ def environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(when=i18n.local_time, day=i18n.local_date, number=i18n.number, label=label, pick=pick, cell=cell)
+    env.filters.update(filesize=i18n.file_size, took=i18n.duration)
     env.globals.update(
         version=__version__,
         html_lang=i18n.html_lang,
         locale=i18n.current,
         facet_title=facet_title,
         facet_value=facet_value,
+        version_status=version_status,
+        mode_title=mode_title,
+        on_error_title=on_error_title,
+        pii_kind=pii_kind,
     )
     return env
 
@@ -124,6 +129,49 @@ def facet_value(name: str, value: str, organisations: dict[str, str] | None = No
     if name == "organisation" and organisations:
         return organisations.get(value, value)
     return value
+
+
+def version_status(status: str) -> str:
+    """A version's (or ingestion's) status in the reader's language."""
+    titles = {
+        "processing": _("processing"),
+        "held": _("held for a decision on personal data"),
+        "published": _("published"),
+        "rejected": _("rejected"),
+        "failed": _("failed"),
+        "expired": _("expired"),
+        "deleted": _("deleted"),
+    }
+    return titles.get(status, status)
+
+
+def mode_title(mode: str) -> str:
+    titles = {
+        "replace": _("replace: the file is the whole new version"),
+        "append": _("append: add the file's records to the serving version"),
+        "upsert": _("upsert: add new records, replace those with the same key"),
+    }
+    return titles.get(mode, mode)
+
+
+def on_error_title(choice: str) -> str:
+    titles = {
+        "reject": _("reject the whole version"),
+        "quarantine": _("keep them aside (quarantine) and publish the rest"),
+    }
+    return titles.get(choice, choice)
+
+
+def pii_kind(kind: str) -> str:
+    titles = {
+        "resident_id": _("resident identity numbers"),
+        "mobile": _("mobile numbers"),
+        "bank_card": _("bank card numbers"),
+        "credit_code": _("social credit codes"),
+        "name": _("personal names"),
+        "address": _("addresses"),
+    }
+    return titles.get(kind, kind)
 
 
 def language_of(request: Request) -> str:

@@ -78,10 +78,15 @@ def csrf_token(seed: str, session_secret: str | None) -> str:
     return hashlib.sha256(message).hexdigest()
 
 
-def check_form(request: Request, who: Visitor, token: str | None) -> None:
-    """Refuse a form that did not come from one of our pages in this browser and this session."""
+def check_origin(request: Request) -> None:
+    """Refuse a form sent from another site (checkable before its body is read)."""
     if not _same_origin(request):
         raise Forbidden("this form was sent from another site; open the page here and send it again")
+
+
+def check_form(request: Request, who: Visitor, token: str | None) -> None:
+    """Refuse a form that did not come from one of our pages in this browser and this session."""
+    check_origin(request)
     if who.new_seed or not token or not hmac.compare_digest(token.encode(), who.csrf_token.encode()):
         raise Forbidden("this form has expired (you may have signed in or out since); reload the page and try again")
 
