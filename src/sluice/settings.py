@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(
         default=10, ge=1, description="Sign-in attempts allowed per client address per minute, per API process."
     )
+    feedback_per_minute: int = Field(
+        default=5,
+        ge=1,
+        description="Feedback messages on datasets per client address per minute (spam stays a trickle).",
+    )
     anonymous_queries_per_minute: int = Field(
         default=60,
         ge=1,

@@ -157,6 +157,26 @@ def test_changing_a_grade_takes_the_providers_revision_and_another_accounts_revi
     assert published.grade.value == "general"
 
 
+@pytest.mark.parametrize(("part", "value"), [("sharing_type", "unconditional"), ("open_type", "conditional")])
+def test_opening_up_a_resource_takes_two_people_too(demo: Platform, part: str, value: str) -> None:
+    code = "nra.real_estate"
+    with demo.transaction() as session:
+        current = catalog.get_resource(session, SYSTEM, code=code)
+        changed = ResourceDescription.model_validate(
+            {**current.model_dump(include=set(ResourceDescription.model_fields)), part: value, "licence": "CC-BY-4.0"}
+        )
+        provider = as_(demo, "nra-admin")
+        catalog.update_resource(session, provider, code=code, data=changed)
+        catalog.submit_resource(session, provider, code=code)
+    with demo.transaction() as session, pytest.raises(Forbidden, match=f"{part} .* → {value}.*takes two people"):
+        catalog.review_resource(session, SYSTEM, code=code, decision=ReviewDecision(decision="publish"))
+    with demo.transaction() as session:
+        published = catalog.review_resource(
+            session, as_(demo, "manager"), code=code, decision=ReviewDecision(decision="publish")
+        )
+    assert published.model_dump(mode="json")[part] == value
+
+
 def test_the_second_person_decides_with_their_own_credentials_not_at_the_shell(demo: Platform) -> None:
     from sluice.identity.authn import actor_for_user
     from sluice.identity.queries import find_user

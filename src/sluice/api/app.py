@@ -10,7 +10,21 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from sluice import __version__
-from sluice.api import audit, auth, catalog, controls, dcat, gateway, health, identity, inbox, lake, sharing, sources
+from sluice.api import (
+    audit,
+    auth,
+    catalog,
+    controls,
+    dcat,
+    feedback,
+    gateway,
+    health,
+    identity,
+    inbox,
+    lake,
+    sharing,
+    sources,
+)
 from sluice.api.docs import install_docs
 from sluice.api.errors import install_error_handlers
 from sluice.audit.sequencer import BATCH, head_due, sequence, sign_tree_head
@@ -80,6 +94,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         owned = platform is None
         app.state.platform = opened = platform or Platform.open(settings or Settings())
         app.state.login_limiter = RateLimiter(opened.settings.login_attempts_per_minute, opened.clock)
+        app.state.feedback_limiter = RateLimiter(opened.settings.feedback_per_minute, opened.clock)
         app.state.anonymous_limiter = RateLimiter(opened.settings.anonymous_queries_per_minute, opened.clock)
         app.state.gateway_slots = anyio.CapacityLimiter(opened.settings.gateway_concurrency)
         timers = _background(opened, owned)
@@ -113,6 +128,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(sharing.grants)
     app.include_router(sharing.objections_router)
     app.include_router(controls.router)
+    app.include_router(feedback.router)
     app.include_router(audit.router)
     app.include_router(dcat.router)
     app.include_router(ckan.router)

@@ -48,7 +48,9 @@ class Resource(Base):
     published_revision: Mapped[int | None] = mapped_column(Integer)
     latest_revision: Mapped[int] = mapped_column(Integer)
     visible: Mapped[bool] = mapped_column(default=False)  # published: seen outside the provider
-    use_count: Mapped[int] = mapped_column(Integer, default=0)
+    use_count: Mapped[int] = mapped_column(Integer, default=0)  # governed deliveries (API calls and downloads)
+    download_count: Mapped[int] = mapped_column(Integer, default=0)  # of which downloads
+    view_count: Mapped[int] = mapped_column(Integer, default=0)  # dataset page views outside its department
     # The catalog card of the visible revision (denormalised for search, facets and lists).
     title_zh: Mapped[str] = mapped_column(String(200))
     title_en: Mapped[str] = mapped_column(String(200))

@@ -122,6 +122,12 @@ class ReuseHint(BaseModel):
     data_elements: list[str] = Field(description="The data elements both resources hold.")
 
 
+class UseCounts(BaseModel):
+    views: int = Field(description="Views of the dataset's page outside its department.")
+    downloads: int = Field(description="Governed downloads.")
+    calls: int = Field(description="Other governed answers: API queries, row pages, previews.")
+
+
 class ResourcePublic(ResourceDescription):
     """A resource as a caller sees it: the published description, or (for its provider) the working one."""
 
@@ -135,6 +141,7 @@ class ResourcePublic(ResourceDescription):
     published_at: datetime | None
     updated_at: datetime
     pending_revision: int | None = Field(default=None, description="A newer revision under work or review.")
+    counts: UseCounts = Field(default_factory=lambda: UseCounts(views=0, downloads=0, calls=0))
     could_apply_for: list[ReuseHint] = Field(
         default_factory=list,
         description="On registration and edits: shared resources of other departments holding the same data "

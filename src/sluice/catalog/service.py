@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, select, tuple_
+from sqlalchemy import Row, and_, delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sluice.audit.log import record
@@ -37,6 +37,7 @@ from sluice.catalog.schemas import (
     RevisionPublic,
     SearchQuery,
     SearchResult,
+    UseCounts,
 )
 from sluice.catalog.standards import builtin_validators, check_pattern
 from sluice.catalog.vocab import Format, Grade, RevisionStatus
@@ -75,6 +76,8 @@ def register_resource(session: Session, actor: Actor, *, data: ResourceCreate) -
             latest_revision=1,
             visible=False,
             use_count=0,
+            download_count=0,
+            view_count=0,
             **card_values(description, RevisionStatus.DRAFT),
         )
         session.add(resource)
@@ -151,6 +154,9 @@ def submit_resource(session: Session, actor: Actor, *, code: str) -> ResourcePub
     return _public(session, resource)
 
 
+CLASSIFICATION = ("grade", "sharing_type", "open_type")  # what decides who may see the data: two people change it
+
+
 @use_case(can.can_review)
 def review_resource(session: Session, actor: Actor, *, code: str, decision: ReviewDecision) -> ResourcePublic:
     """The manager publishes the submitted revision, or returns it with a comment."""
@@ -161,7 +167,7 @@ def review_resource(session: Session, actor: Actor, *, code: str, decision: Revi
     if decision.decision == "return" and not decision.comment.strip():
         raise Invalid("returning a revision needs a comment telling the provider what to change", field="comment")
     if decision.decision == "publish":
-        _two_people_for_grades(session, actor, resource, latest)
+        _two_people_for_classification(session, actor, resource, latest)
     at = now(session)
     latest.reviewed_by, latest.reviewed_at, latest.review_comment = actor.username, at, decision.comment or None
     if decision.decision == "return":
@@ -181,23 +187,32 @@ def review_resource(session: Session, actor: Actor, *, code: str, decision: Revi
     return _public(session, resource)
 
 
-def _two_people_for_grades(session: Session, actor: Actor, resource: Resource, revision: ResourceRevision) -> None:
-    """Publishing a resource as core data, or changing its grade, takes two people of different roles: the
-    provider who wrote the revision and a manager who is not that person (never the shell alone)."""
-    grade = ResourceDescription.model_validate_json(revision.description).grade
+def _two_people_for_classification(
+    session: Session, actor: Actor, resource: Resource, revision: ResourceRevision
+) -> None:
+    """Publishing a resource as core data, or changing the grade, sharing type or open type of a published one,
+    takes two people: the provider who wrote the revision and a manager who is not that person (never the
+    shell alone)."""
+    after = ResourceDescription.model_validate_json(revision.description)
     before = None
     if resource.published_revision is not None:
-        published = _revision_of(session, resource, resource.published_revision)
-        before = ResourceDescription.model_validate_json(published.description).grade
-    if grade is not Grade.CORE and (before is None or before == grade):
+        before = ResourceDescription.model_validate_json(
+            _revision_of(session, resource, resource.published_revision).description
+        )
+    changed = [name for name in CLASSIFICATION if before is not None and getattr(before, name) != getattr(after, name)]
+    if after.grade is not Grade.CORE and not changed:
         return
-    in_person(actor, f"publishing {resource.code} as {grade.value} data")
+    what = (
+        ", ".join(f"{name} {getattr(before, name).value} → {getattr(after, name).value}" for name in changed if before)
+        or f"grade {after.grade.value}"
+    )
+    in_person(actor, f"publishing {resource.code} ({what})")
     if not actor.is_user or actor.username == revision.created_by:
         raise Forbidden(
-            f"publishing {resource.code} as {grade.value} data"
-            + (f" (it was {before.value})" if before is not None and before != grade else "")
-            + " takes two people: its provider's revision, and a manager's review by another account",
+            f"publishing {resource.code} ({what}) takes two people: its provider's revision, and a manager's "
+            "review by another account",
             rule="two_person",
+            changed=changed,
         )
 
 
@@ -217,6 +232,16 @@ def _publish(session: Session, resource: Resource, revision: ResourceRevision, a
 
 
 # --- reading -------------------------------------------------------------------------------------------
+
+
+@use_case(can.can_read_catalog)
+def count_view(session: Session, actor: Actor, *, code: str) -> None:
+    """One more view of a published dataset's page, unless its own department is looking."""
+    session.execute(
+        update(Resource)
+        .where(Resource.code == code, Resource.visible, visible_to(actor), Resource.org_id != (actor.org_id or -1))
+        .values(view_count=Resource.view_count + 1)
+    )
 
 
 @use_case(can.can_read_catalog)
@@ -414,6 +439,11 @@ def _public_of(resource: Resource, revision: ResourceRevision) -> ResourcePublic
         published_at=resource.published_at,
         updated_at=resource.updated_at,
         pending_revision=pending,
+        counts=UseCounts(
+            views=resource.view_count,
+            downloads=resource.download_count,
+            calls=resource.use_count - resource.download_count,
+        ),
     )
 
 

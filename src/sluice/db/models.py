@@ -11,6 +11,7 @@ def metadata() -> MetaData:
     from sluice.catalog import models as _catalog
     from sluice.controls import models as _controls
     from sluice.db.base import Base
+    from sluice.feedback import models as _feedback
     from sluice.gateway import models as _gateway
     from sluice.identity import models as _identity
     from sluice.inbox import models as _inbox
@@ -19,7 +20,7 @@ def metadata() -> MetaData:
     from sluice.sharing import models as _sharing
     from sluice.sources import models as _sources
 
-    del _audit, _catalog, _controls, _gateway, _identity, _inbox, _lake, _objections, _sharing, _sources
+    del _audit, _catalog, _controls, _feedback, _gateway, _identity, _inbox, _lake, _objections, _sharing, _sources
     return Base.metadata
 
 

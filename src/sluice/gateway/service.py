@@ -51,6 +51,7 @@ class Authorised:
     masks: dict[str, dict[str, str]]
     purpose: str
     count_on_delivery: tuple[int, ...] = ()  # grants without a quota: their call is counted with the answer
+    delivery: Delivery = Delivery.QUERY
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def authorise_query(
         masks={code: {f: m.kind.value for f, m in view.masks.items()} for code, view in views.items()},
         purpose=request.purpose.strip(),
         count_on_delivery=tuple(unmetered),
+        delivery=delivery,
     )
 
 
@@ -146,9 +148,10 @@ def record_delivery(
 ) -> Receipt:
     """One audit event per delivered answer — who, under which grants, what was touched, what was returned —
     and the signed receipt naming it."""
-    session.execute(
-        update(Resource).where(Resource.code.in_(authorised.resources)).values(use_count=Resource.use_count + 1)
-    )
+    counts = {"use_count": Resource.use_count + 1}
+    if authorised.delivery is Delivery.DOWNLOAD:
+        counts["download_count"] = Resource.download_count + 1
+    session.execute(update(Resource).where(Resource.code.in_(authorised.resources)).values(counts))
     if authorised.count_on_delivery:
         session.execute(
             update(Grant).where(Grant.id.in_(authorised.count_on_delivery)).values(calls_used=Grant.calls_used + 1)

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from sluice.api.errors import Handler
-from sluice.web import account, auditing, managing, operating, pages, resources, workspace
+from sluice.web import account, auditing, managing, objections, operating, pages, resources, workspace
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIXES = ("/api/", "/catalog.", "/dataset/", "/openapi.json", "/docs", "/redoc")
@@ -21,6 +21,7 @@ def install_portal(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(workspace.router)
     app.include_router(resources.router)
+    app.include_router(objections.router)
     app.include_router(auditing.router)
     app.include_router(managing.router)
     app.include_router(account.router)

@@ -14,6 +14,7 @@ from sluice.api.deps import PlatformDep
 from sluice.catalog import service as catalog
 from sluice.catalog.schemas import ResourceDescription, ReviewDecision, RevisionPublic, SearchQuery
 from sluice.errors import SluiceError
+from sluice.lake import service as lake
 from sluice.platform import Platform
 from sluice.sharing import service as sharing
 from sluice.web.rendering import problem_text, render
@@ -32,6 +33,18 @@ def reviews(request: Request, platform: PlatformDep) -> Response:
     with platform.reading() as session:
         queue = catalog.list_review_queue(session, who.actor)
     return render(request, who, "reviews.html", queue=queue)
+
+
+@router.get("/manage/held", response_class=HTMLResponse)
+def held_versions(request: Request, platform: PlatformDep) -> Response:
+    """Versions held because fields look personal while the catalog says they are not: the manager decides
+    them like the provider."""
+    who = signed_in_visitor(request, platform)
+    if isinstance(who, Response):
+        return who
+    with platform.reading() as session:
+        held = lake.list_held(session, who.actor)
+    return render(request, who, "held.html", held=held)
 
 
 @router.get("/manage/reviews/{code}", response_class=HTMLResponse)
@@ -58,7 +71,19 @@ def _review_page(
         submitted=submitted,
         published=published,
         changes=_changes(published, submitted),
+        two_person=_two_person(published, submitted),
         problem=problem,
+    )
+
+
+def _two_person(before: RevisionPublic | None, after: RevisionPublic | None) -> bool:
+    """Whether publishing ``after`` falls under the two-person rule (the use case enforces it; this says so)."""
+    if after is None:
+        return False
+    if after.description.grade.value == "core":
+        return True
+    return before is not None and any(
+        getattr(before.description, name) != getattr(after.description, name) for name in catalog.CLASSIFICATION
     )
 
 

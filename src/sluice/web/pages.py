@@ -14,10 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from sluice.api.deps import PlatformDep
+from sluice.api.feedback import feedback_allowed
 from sluice.api.gateway import anonymous_allowed, file_response, in_turn
 from sluice.catalog import service as catalog
 from sluice.catalog.schemas import FACETS, ResourcePublic, SearchQuery, SearchResult
 from sluice.errors import Forbidden, NotFound, SluiceError, Unauthenticated
+from sluice.feedback import service as feedback_service
+from sluice.feedback.schemas import FeedbackCreate
 from sluice.gateway.querying import RowsPage, rows_page
 from sluice.gateway.querying import download as download_resource
 from sluice.gateway.schemas import GrantPublic
@@ -29,7 +32,7 @@ from sluice.platform import Platform
 from sluice.sharing import service as sharing
 from sluice.web.i18n import _
 from sluice.web.profiles import profile_charts
-from sluice.web.rendering import pick, render
+from sluice.web.rendering import pick, problem_text, render
 from sluice.web.security import SESSION_NAME, Visitor, check_form, end_session, start_session, visitor
 
 router = APIRouter(include_in_schema=False)
@@ -120,7 +123,15 @@ def _plan(who: Visitor, resource: ResourcePublic, grants: dict[str, GrantPublic]
 
 @router.get("/datasets/{code}", response_class=HTMLResponse)
 async def dataset(request: Request, platform: PlatformDep, code: str) -> Response:
-    return await _dataset_page(request, platform, code, chosen=request.query_params.get("purpose"), asked=False)
+    page = await _dataset_page(request, platform, code, chosen=request.query_params.get("purpose"), asked=False)
+    await run_in_threadpool(_count_view, platform, request, code)
+    return page
+
+
+def _count_view(platform: Platform, request: Request, code: str) -> None:
+    who = visitor(request, platform)
+    with platform.transaction() as session:
+        catalog.count_view(session, who.actor, code=code)
 
 
 @router.post("/datasets/{code}/preview", response_class=HTMLResponse)
@@ -140,8 +151,16 @@ async def preview(
 
 
 async def _dataset_page(
-    request: Request, platform: Platform, code: str, *, chosen: str | None, asked: bool
+    request: Request,
+    platform: Platform,
+    code: str,
+    *,
+    chosen: str | None,
+    asked: bool,
+    feedback: tuple[dict[str, str], str] | None = None,
+    status: int = 200,
 ) -> Response:
+    """The dataset's page; ``feedback`` is a refused feedback form (what was typed, what was wrong)."""
     who = await run_in_threadpool(visitor, request, platform)
     resource, versions, grants = await run_in_threadpool(_dataset_facts, platform, who, code)
     plan = _plan(who, resource, grants, chosen)
@@ -155,6 +174,7 @@ async def _dataset_page(
         request,
         who,
         "dataset.html",
+        status,
         resource=resource,
         versions=versions,
         serving=serving,
@@ -164,8 +184,11 @@ async def _dataset_page(
         profile=profile_charts(resource, serving.profile if serving else None),
         purposes=list(grants),
         may_apply=_may_apply(who, resource),
+        may_object=who.signed_in and who.actor.org_code not in (None, resource.organisation),
         column_types={field.name: field.type.value for field in resource.fields},
         base_url=str(request.base_url).rstrip("/"),
+        feedback_typed=feedback[0] if feedback else {},
+        feedback_problem=feedback[1] if feedback else None,
     )
 
 
@@ -190,6 +213,37 @@ async def _previewed(
         return None, _("Sign in to preview this dataset; departments apply for access in their workspace.")
     except SluiceError as error:
         return None, error.message
+
+
+@router.post("/datasets/{code}/feedback", response_class=HTMLResponse)
+async def give_feedback(
+    request: Request,
+    platform: PlatformDep,
+    code: str,
+    *,
+    kind: Annotated[str, Form(max_length=16)] = "error",
+    message: Annotated[str, Form(max_length=4000)] = "",
+    contact: Annotated[str, Form(max_length=400)] = "",
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Feedback from anyone, signed in or not (CSRF-checked, rate-limited per address like the API's)."""
+    who = await run_in_threadpool(visitor, request, platform)
+    check_form(request, who, csrf)
+    feedback_allowed(request)
+    try:
+        data = FeedbackCreate.model_validate({"kind": kind, "message": message, "contact": contact or None})
+        sent = await run_in_threadpool(_send_feedback, platform, who, code, data)
+    except (SluiceError, ValidationError) as error:
+        typed = {"message": message, "contact": contact}
+        return await _dataset_page(
+            request, platform, code, chosen=None, asked=False, feedback=(typed, problem_text(error)), status=422
+        )
+    return RedirectResponse(f"/datasets/{code}?feedback={sent}#feedback", status_code=303)
+
+
+def _send_feedback(platform: Platform, who: Visitor, code: str, data: FeedbackCreate) -> int:
+    with platform.transaction() as session:
+        return feedback_service.give_feedback(session, who.actor, code=code, data=data).id
 
 
 @router.post("/datasets/{code}/download")

@@ -57,6 +57,7 @@ def environment() -> Environment:
         mode_title=mode_title,
         on_error_title=on_error_title,
         pii_kind=pii_kind,
+        feedback_kind=feedback_kind,
     )
     return env
 
@@ -171,6 +172,11 @@ def pii_kind(kind: str) -> str:
         "name": _("personal names"),
         "address": _("addresses"),
     }
+    return titles.get(kind, kind)
+
+
+def feedback_kind(kind: str) -> str:
+    titles = {"error": _("error in the data"), "question": _("question"), "suggestion": _("suggestion")}
     return titles.get(kind, kind)
 
 

@@ -1,0 +1,1 @@
+"""Feedback from anyone on a published dataset (an error spotted, a question), answered by its provider."""

@@ -1,0 +1,137 @@
+"""Use cases of feedback: anyone gives it on a dataset they can see; the dataset's department reads and
+answers it. The sender's contact is shown to that department only."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sluice.audit.log import record
+from sluice.catalog.models import Resource
+from sluice.catalog.queries import visible_to
+from sluice.db.session import now, settings_of
+from sluice.errors import Conflict, Forbidden, Invalid, NotFound
+from sluice.feedback import permissions as can
+from sluice.feedback.models import Feedback
+from sluice.feedback.schemas import (
+    FeedbackAnswer,
+    FeedbackCreate,
+    FeedbackKind,
+    FeedbackPublic,
+    FeedbackReceipt,
+    FeedbackStatus,
+)
+from sluice.identity.actor import Actor
+from sluice.identity.roles import Role
+from sluice.inbox.post import notify
+from sluice.pagination import Page, check_limit, decode_cursor, encode_cursor
+from sluice.usecase import use_case
+
+BOXES = ("to_me", "all")
+
+
+@use_case(can.can_give)
+def give_feedback(session: Session, actor: Actor, *, code: str, data: FeedbackCreate) -> FeedbackReceipt:
+    """Say what looks wrong in a published dataset (or ask about it); its department is told."""
+    resource = session.scalars(select(Resource).where(Resource.code == code, visible_to(actor))).one_or_none()
+    if resource is None or not resource.visible:
+        raise NotFound(f"no published dataset {code!r} that you may see", resource=code)
+    at = now(session)
+    feedback = Feedback(
+        resource_id=resource.id,
+        provider_org_id=resource.org_id,
+        kind=data.kind.value,
+        message=data.message.strip(),
+        contact=(data.contact or "").strip() or None,
+        given_by=actor.username,
+        status=FeedbackStatus.OPEN.value,
+        created_at=at,
+    )
+    session.add(feedback)
+    session.flush()
+    notify(
+        session,
+        org_id=resource.org_id,
+        kind="feedback.new",
+        target=f"feedback:{feedback.id}",
+        message=f"New feedback ({data.kind.value}) on {code}: {_first_words(feedback.message)}",
+        detail={"feedback": feedback.id, "resource": code},
+    )
+    record(session, actor, "feedback.give", f"resource:{code}", feedback=feedback.id, kind=data.kind.value)
+    return FeedbackReceipt(id=feedback.id, resource=code, status=FeedbackStatus.OPEN, created_at=at)
+
+
+@use_case(can.can_read)
+def list_feedback(
+    session: Session,
+    actor: Actor,
+    *,
+    box: str = "to_me",
+    status: FeedbackStatus | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[FeedbackPublic]:
+    """``to_me``: about my department's datasets; ``all``: the manager's and the auditor's. Newest first."""
+    check_limit(limit, settings_of(session).page_size_max)
+    query = select(Feedback, Resource.code).join(Resource, Resource.id == Feedback.resource_id)
+    if box == "to_me":
+        query = query.where(Feedback.provider_org_id == (actor.org_id if actor.org_id is not None else -1))
+    elif box == "all":
+        if not (actor.is_system or actor.has(Role.MANAGER) or actor.has(Role.AUDITOR)):
+            raise Forbidden("all feedback is for the manager and the auditor; see box=to_me", box=box)
+    else:
+        raise Invalid(f"no feedback box {box!r}; choose one of {', '.join(BOXES)}", field="box")
+    if status is not None:
+        query = query.where(Feedback.status == status.value)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(Feedback.id < after)
+    rows = session.execute(query.order_by(Feedback.id.desc()).limit(limit + 1)).all()
+    items = [_public(actor, f, code) for f, code in rows[:limit]]
+    return Page(items=items, next=encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
+@use_case(can.can_answer)
+def answer_feedback(session: Session, actor: Actor, *, feedback_id: int, data: FeedbackAnswer) -> FeedbackPublic:
+    """The dataset's department answers (once); the answer is kept with the feedback."""
+    found = session.execute(
+        select(Feedback, Resource.code)
+        .join(Resource, Resource.id == Feedback.resource_id)
+        .where(Feedback.id == feedback_id)
+        .with_for_update(of=Feedback)
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"no feedback {feedback_id}", feedback=feedback_id)
+    feedback, code = found
+    if not actor.is_system and feedback.provider_org_id != actor.org_id:
+        raise Forbidden(f"feedback {feedback_id} is about another department's data", feedback=feedback_id)
+    if feedback.status != FeedbackStatus.OPEN.value:
+        raise Conflict(f"feedback {feedback_id} was already answered by {feedback.answered_by}", feedback=feedback_id)
+    feedback.status = FeedbackStatus.ANSWERED.value
+    feedback.answer = data.answer.strip()
+    feedback.answered_by = actor.username
+    feedback.answered_at = now(session)
+    record(session, actor, "feedback.answer", f"resource:{code}", feedback=feedback.id)
+    return _public(actor, feedback, code)
+
+
+def _first_words(text: str, most: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= most else flat[: most - 1] + "…"
+
+
+def _public(actor: Actor, feedback: Feedback, code: str) -> FeedbackPublic:
+    theirs = actor.is_system or feedback.provider_org_id == actor.org_id
+    return FeedbackPublic(
+        id=feedback.id,
+        resource=code,
+        status=FeedbackStatus(feedback.status),
+        created_at=feedback.created_at,
+        kind=FeedbackKind(feedback.kind),
+        message=feedback.message,
+        contact=feedback.contact if theirs else None,
+        given_by=feedback.given_by,
+        answer=feedback.answer,
+        answered_by=feedback.answered_by,
+        answered_at=feedback.answered_at,
+    )
