@@ -50,7 +50,7 @@ clean:
 messages: $(STAMP)
 	@mkdir -p build
 	@$(BIN)/pybabel extract -F src/sluice/web/babel.cfg --no-location --omit-header --sort-output -o build/messages.pot src/sluice/web
-	@$(BIN)/pybabel update -i build/messages.pot -d src/sluice/web/locale -l zh_CN --ignore-obsolete --width 120
+	@$(BIN)/pybabel update -i build/messages.pot -d src/sluice/web/locale -l zh_CN --ignore-obsolete --no-fuzzy-matching --width 120
 
 ## screenshots: the portal's main pages as docs/screenshots/*.png (needs Debian's chromium and a CJK font)
 screenshots: $(STAMP)
