@@ -1,0 +1,101 @@
+"""The provider's work and the public's feedback in Chromium: a clerk registers a resource through the form,
+uploads its first version (the script shows the upload's progress, then lands on the version's report), and
+submits it for review; a member of the public sends feedback written as markup, which the department reads as
+text — no script of it ever runs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.web.conftest import NewPage, offsite_requests
+from tests.web.test_browser_workspace import sign_in
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Dialog, Page
+
+pytestmark = pytest.mark.browser
+
+ROWS = "registration_no,adopter_id,registered_on\nA1,11010519491231002X,2024-01-02\nA2,110105194912310021,2024-01-03\n"
+ATTACK = '<img src=x onerror="document.title=\'owned\'"><script>alert("x")</script>'
+
+
+def fill_field_row(page: Page, row: int, name: str, zh: str, en: str, **choices: str) -> None:
+    page.locator("input[name=field_name]").nth(row).fill(name)
+    page.locator("input[name=field_title_zh]").nth(row).fill(zh)
+    page.locator("input[name=field_title_en]").nth(row).fill(en)
+    for column, value in choices.items():
+        page.locator(f"select[name=field_{column}]").nth(row).select_option(value)
+
+
+def test_a_clerk_registers_uploads_and_submits(new_page: NewPage) -> None:
+    page = new_page()
+    offsite = offsite_requests(page.context)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, "civil-admin")
+    page.goto("/workspace/resources")
+    page.get_by_role("link", name="登记资源").click()
+    page.locator("#code").fill("civil.adoptions")
+    page.get_by_label("中文名称", exact=True).fill("收养登记")
+    page.get_by_label("英文名称", exact=True).fill("Adoption registrations")
+    fill_field_row(page, 0, "registration_no", "登记编号", "Registration number")
+    page.locator("input[name=field_key]").nth(0).check()
+    page.locator("input[name=field_nullable]").nth(0).uncheck()
+    page.get_by_role("button", name="增加行").click()  # more rows, nothing saved yet
+    fill_field_row(page, 1, "adopter_id", "收养人身份号码", "Adopter's identity number", element="resident_id")
+    page.locator("select[name=field_sensitivity]").nth(1).select_option("sensitive")
+    fill_field_row(page, 2, "registered_on", "登记日期", "Registered on", type="date")
+    page.get_by_role("button", name="登记", exact=True).click()
+    page.wait_for_url("**/workspace/resources/civil.adoptions?registered=1")
+    assert "草稿" in page.locator(".facts").inner_text()
+
+    page.set_input_files("#file", {"name": "adoptions.csv", "mimeType": "text/csv", "buffer": ROWS.encode()})
+    page.get_by_label("记录不符合规则时").select_option("quarantine")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/versions")) as sent:
+        page.get_by_role("button", name="上传并校验").click()
+    assert sent.value.resource_type == "xhr"  # sent by the script that shows the progress
+    page.wait_for_url("**/workspace/resources/civil.adoptions/versions/1")
+    report = page.locator("main").inner_text()
+    assert "读取 2 条记录，接收 1 条，隔离 1 条" in report
+    assert "110105194912310021" not in report  # a personal value in the report is masked
+
+    page.goto("/workspace/resources/civil.adoptions")
+    page.get_by_role("button", name="提交审核").click()
+    assert "待审核" in page.locator(".facts").inner_text()
+    assert errors == []
+    assert offsite == []
+
+
+def test_a_failed_upload_says_why_on_the_same_page(new_page: NewPage) -> None:
+    page = new_page()
+    sign_in(page, "psb-admin")
+    page.goto("/workspace/resources/psb.population_stats")
+    page.set_input_files("#file", {"name": "wrong.csv", "mimeType": "text/csv", "buffer": b"who,what\n1,2\n"})
+    page.get_by_role("button", name="上传并校验").click()
+    problem = page.get_by_role("alert")
+    problem.wait_for()
+    assert page.url.endswith("/workspace/resources/psb.population_stats")  # the same page, now saying why
+    assert "division_code" in problem.inner_text()  # names the fields the file lacks
+
+
+def test_feedback_written_as_markup_stays_text(new_page: NewPage) -> None:
+    public, provider = new_page(), new_page()
+    dialogs: list[Dialog] = []
+    for page in (public, provider):
+        page.on("dialog", lambda dialog: dialogs.append(dialog))  # noqa: PLW0108 (Playwright cannot wrap a builtin method)
+    public.goto("/datasets/psb.population_stats")
+    public.get_by_label("内容").fill(ATTACK)
+    public.get_by_label("您的联系方式（可选）").fill("13800000000")
+    public.get_by_role("button", name="发送").click()
+    assert "参考编号" in public.get_by_role("status").inner_text()
+
+    sign_in(provider, "psb-admin")
+    provider.goto("/workspace/feedback")
+    assert ATTACK in provider.locator(".results").inner_text()  # shown as the text it is
+    assert provider.title() != "owned"
+    provider.get_by_label("答复").first.fill("已核对")
+    provider.get_by_role("button", name="发送答复").first.click()
+    assert "已核对" in provider.locator(".notice").first.inner_text()
+    assert dialogs == []
