@@ -44,6 +44,10 @@ SHOTS: tuple[tuple[str, str, str, ViewportSize, str | None], ...] = (
     ("audit", "/audit?start=2026-01-01&end=2026-12-31", "zh-CN", DESKTOP, "auditor"),
     ("health", "/manage/health", "zh-CN", DESKTOP, "manager"),
     ("operate", "/operate", "en", DESKTOP, "operator"),
+    ("my-resources", "/workspace/resources", "zh-CN", DESKTOP, "psb-admin"),
+    ("register", "/workspace/resources/new", "zh-CN", DESKTOP, "civil-admin"),
+    ("version", "/workspace/resources/psb.residents/versions/1", "zh-CN", DESKTOP, "psb-admin"),
+    ("ingestions", "/operate/ingestions", "en", DESKTOP, "operator"),
 )
 
 
