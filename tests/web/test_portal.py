@@ -206,6 +206,29 @@ def test_pages_carry_a_strict_content_security_policy_and_cookie_flags(demo_clie
     assert "SameSite=strict" in cookie or "samesite=strict" in cookie.lower()
 
 
+def test_over_https_the_cookies_are_host_only_and_secure(demo_client: TestClient) -> None:
+    browser = TestClient(demo_client.app, base_url="https://testserver")
+    page = browser.get("/login", headers=PAGE)
+    assert page.headers["set-cookie"].startswith(f"__Host-{CSRF_COOKIE}=")
+    assert "Secure" in page.headers["set-cookie"]
+    signed_in = browser.post(
+        "/login",
+        data={"csrf": csrf_of(page.text), "username": "civil-analyst", "password": PASSWORD},
+        headers=PAGE,
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303
+    session = next(c for c in signed_in.headers.get_list("set-cookie") if SESSION_COOKIE in c)
+    assert session.startswith(f"__Host-{SESSION_COOKIE}=")
+    assert "Secure" in session
+    assert "Path=/" in session
+    assert "Domain" not in session
+    assert "civil-analyst" in browser.get("/workspace/applications", headers=PAGE).text  # the prefixed cookie is read
+    home = browser.get("/", headers=PAGE).text
+    out = browser.post("/logout", data={"csrf": csrf_of(home)}, headers=PAGE, follow_redirects=False)
+    assert any(c.startswith(f'__Host-{SESSION_COOKIE}=""') for c in out.headers.get_list("set-cookie"))
+
+
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 

@@ -400,7 +400,7 @@ def logout(request: Request, platform: PlatformDep, csrf: Annotated[str, Form(ma
         with platform.transaction() as session:
             identity.revoke_token(session, who.actor, token_id=token_id)
     response = RedirectResponse("/", status_code=303)
-    end_session(response)
+    end_session(response, request)
     return response
 
 

@@ -3,7 +3,9 @@
 **Session.** Signing in creates a 12-hour API token named ``portal``; the browser keeps its secret in the
 ``sluice_session`` cookie (HttpOnly, SameSite=Lax, Secure over HTTPS). It is checked like any bearer token —
 hashed lookup, expiry, revocation, disabled account — so signing out (which revokes it), an operator revoking
-it, or disabling the account ends the session at once; a stolen cookie is worth no more than a token.
+it, or disabling the account ends the session at once; a stolen cookie is worth no more than a token. Over HTTPS
+both cookies carry the ``__Host-`` prefix: the browser then keeps them only if they are Secure, for path ``/``
+and for this exact host, so a sibling subdomain cannot plant or overwrite them.
 
 **CSRF.** Every form carries ``csrf``: SHA-256 over a random per-browser value (the ``sluice_csrf`` cookie,
 HttpOnly, SameSite=Strict) and the session's secret. A forged form from another site has neither cookie value to
@@ -50,12 +52,17 @@ class Visitor:
         return csrf_token(self.csrf_seed, self.session_secret)
 
 
+def cookie_name(request: Request, base: str) -> str:
+    """``__Host-<base>`` over HTTPS (the browser enforces Secure, path / and no Domain), else ``<base>``."""
+    return f"__Host-{base}" if request.url.scheme == "https" else base
+
+
 def visitor(request: Request, platform: Platform) -> Visitor:
-    seed = request.cookies.get(CSRF_COOKIE, "")
+    seed = request.cookies.get(cookie_name(request, CSRF_COOKIE), "")
     new_seed = len(seed) != 43  # token_urlsafe(32)
     if new_seed:
         seed = secrets.token_urlsafe(32)
-    secret = request.cookies.get(SESSION_COOKIE)
+    secret = request.cookies.get(cookie_name(request, SESSION_COOKIE))
     actor = Actor.anonymous()
     if secret:
         try:
@@ -104,14 +111,15 @@ def remember(response: Response, request: Request, who: Visitor) -> None:
     """Set the CSRF cookie when it is new; clear a session cookie that no longer signs anyone in."""
     secure = request.url.scheme == "https"
     if who.new_seed:
-        response.set_cookie(CSRF_COOKIE, who.csrf_seed, httponly=True, samesite="strict", secure=secure, path="/")
-    if request.cookies.get(SESSION_COOKIE) and who.session_secret is None:
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        csrf = cookie_name(request, CSRF_COOKIE)
+        response.set_cookie(csrf, who.csrf_seed, httponly=True, samesite="strict", secure=secure, path="/")
+    if request.cookies.get(cookie_name(request, SESSION_COOKIE)) and who.session_secret is None:
+        end_session(response, request)
 
 
 def start_session(response: Response, request: Request, secret: str, seconds: int) -> None:
     response.set_cookie(
-        SESSION_COOKIE,
+        cookie_name(request, SESSION_COOKIE),
         secret,
         max_age=seconds,
         httponly=True,
@@ -121,5 +129,6 @@ def start_session(response: Response, request: Request, secret: str, seconds: in
     )
 
 
-def end_session(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/")
+def end_session(response: Response, request: Request) -> None:
+    secure = request.url.scheme == "https"
+    response.delete_cookie(cookie_name(request, SESSION_COOKIE), path="/", secure=secure, httponly=True)
