@@ -40,7 +40,10 @@ def decode_cursor(cursor: str | None) -> int | None:
         kind, _, value = raw.partition(":")
         if kind != "id":
             raise ValueError(kind)
-        return int(value)
+        last = int(value)
+        if not 0 < last < 2**63:
+            raise ValueError(value)
+        return last
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise Invalid(
             "the page cursor is not valid; pass the `next` value of the previous page unchanged",

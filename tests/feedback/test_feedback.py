@@ -47,8 +47,25 @@ def test_anyone_sends_feedback_and_the_department_answers_it_once(demo: Platform
     with demo.transaction() as session, pytest.raises(Conflict, match="already answered"):
         service.answer_feedback(session, as_(demo, "psb-admin"), feedback_id=sent, data=FeedbackAnswer(answer="再答"))
     with demo.reading() as session:
-        notices = [n.kind for n in inbox.list_notices(session, as_(demo, "psb-admin"))]
-    assert "feedback.new" in notices
+        notices = [n for n in inbox.list_notices(session, as_(demo, "psb-admin")) if n.kind == "feedback.new"]
+    assert len(notices) == 1
+    assert "2025" not in notices[0].message  # the sender's words stay on the feedback page (and off webhooks)
+
+
+def test_a_flood_of_feedback_is_one_unread_notice_per_dataset(demo: Platform) -> None:
+    for _ in range(3):
+        give(demo, Actor.anonymous())
+    give(demo, Actor.anonymous(), code="psb.population_stats")
+    with demo.reading() as session:
+        notices = [n for n in inbox.list_notices(session, as_(demo, "psb-admin")) if n.kind == "feedback.new"]
+        assert len(notices) == 1
+        assert len(service.list_feedback(session, as_(demo, "psb-admin")).items) == 4
+    with demo.transaction() as session:
+        inbox.mark_read(session, as_(demo, "psb-admin"), notice_id=notices[0].id)
+    give(demo, Actor.anonymous())  # read: the next one is news again
+    with demo.reading() as session:
+        unread = inbox.list_notices(session, as_(demo, "psb-admin"), unread_only=True)
+    assert [n.kind for n in unread if n.kind == "feedback.new"] == ["feedback.new"]
 
 
 def test_feedback_only_on_what_the_sender_may_see(demo: Platform) -> None:

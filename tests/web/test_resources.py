@@ -107,6 +107,25 @@ def test_a_refused_registration_keeps_what_was_typed(demo_client: TestClient) ->
     assert provider.get(f"/workspace/resources/{CODE}", headers=PAGE).status_code == 404
 
 
+def test_a_resource_with_many_fields_is_registered_from_the_form(demo_client: TestClient) -> None:
+    provider = as_user(demo_client, "civil-admin")
+    names = [f"item_{i}" for i in range(300)]
+    status, location, text = register(
+        provider,
+        field_name=names,
+        field_title_zh=[f"项目{i}" for i in range(300)],
+        field_title_en=[f"Item {i}" for i in range(300)],
+        field_type=["string"] * 300,
+        field_element=[""] * 300,
+        field_sensitivity=["none"] * 300,
+        field_nullable=[str(i) for i in range(1, 300)],
+        field_key=["0"],
+    )
+    assert (status, location) == (303, f"/workspace/resources/{CODE}?registered=1"), text[:300]
+    edit = provider.get(f"/workspace/resources/{CODE}/edit", headers=PAGE).text
+    assert edit.count('name="field_name"') == 300 + 3
+
+
 def test_upload_a_version_and_read_its_report(demo_client: TestClient) -> None:
     provider = as_user(demo_client, "civil-admin")
     register(provider)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sluice.api.deps import ActorDep, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, ReadSessionDep, RowId, SessionDep
 from sluice.controls import service
 from sluice.controls.schemas import ActionPublic, ActionRequest, Decision
 
@@ -30,15 +30,15 @@ def list_actions(
 
 
 @router.post("/controls/{action_id}/confirm", response_model=ActionPublic, summary="Confirm (and carry out)")
-def confirm_action(session: SessionDep, actor: ActorDep, action_id: int, decision: Decision) -> ActionPublic:
+def confirm_action(session: SessionDep, actor: ActorDep, action_id: RowId, decision: Decision) -> ActionPublic:
     return service.confirm_action(session, actor, action_id=action_id, decision=decision)
 
 
 @router.post("/controls/{action_id}/refuse", response_model=ActionPublic, summary="Refuse, with a reason")
-def refuse_action(session: SessionDep, actor: ActorDep, action_id: int, decision: Decision) -> ActionPublic:
+def refuse_action(session: SessionDep, actor: ActorDep, action_id: RowId, decision: Decision) -> ActionPublic:
     return service.refuse_action(session, actor, action_id=action_id, decision=decision)
 
 
 @router.post("/controls/{action_id}/cancel", response_model=ActionPublic, summary="Cancel your own request")
-def cancel_action(session: SessionDep, actor: ActorDep, action_id: int) -> ActionPublic:
+def cancel_action(session: SessionDep, actor: ActorDep, action_id: RowId) -> ActionPublic:
     return service.cancel_action(session, actor, action_id=action_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -58,3 +58,5 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 
 Cursor = Annotated[str | None, Query(alias="next", description="The `next` value of the previous page.")]
 Limit = Annotated[int, Query(description="Items per page, 1 to SLUICE_PAGE_SIZE_MAX (500).")]
+# An id or number in a path: SQLite's integers end at 2**63 - 1, and a larger one must be a 422, not a 500.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A positive whole number.")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
-from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, RowId, SessionDep
 from sluice.errors import Exhausted
 from sluice.feedback import service
 from sluice.feedback.schemas import FeedbackAnswer, FeedbackCreate, FeedbackPublic, FeedbackReceipt, FeedbackStatus
@@ -52,5 +52,5 @@ def list_feedback(
 
 
 @router.post("/feedback/{feedback_id}/answer", response_model=FeedbackPublic, summary="Answer feedback")
-def answer_feedback(session: SessionDep, actor: ActorDep, feedback_id: int, data: FeedbackAnswer) -> FeedbackPublic:
+def answer_feedback(session: SessionDep, actor: ActorDep, feedback_id: RowId, data: FeedbackAnswer) -> FeedbackPublic:
     return service.answer_feedback(session, actor, feedback_id=feedback_id, data=data)

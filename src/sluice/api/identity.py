@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, RowId, SessionDep
 from sluice.identity import service
 from sluice.identity.roles import OrgKind
 from sluice.identity.schemas import (
@@ -108,5 +108,5 @@ def create_my_token(session: SessionDep, actor: ActorDep, body: TokenCreate) -> 
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenPublic, summary="Revoke a token")
-def revoke_token(session: SessionDep, actor: ActorDep, token_id: int) -> TokenPublic:
+def revoke_token(session: SessionDep, actor: ActorDep, token_id: RowId) -> TokenPublic:
     return service.revoke_token(session, actor, token_id=token_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, RowId, SessionDep
 from sluice.inbox import service as inbox
 from sluice.inbox.schemas import DeliveryPublic, NewWebhook, WebhookCreate, WebhookPublic
 from sluice.inbox.service import NoticePublic
@@ -27,7 +27,7 @@ def list_notices(
 
 
 @router.post("/inbox/{notice_id}/read", response_model=NoticePublic, summary="Mark a notice read")
-def mark_read(session: SessionDep, actor: ActorDep, notice_id: int) -> NoticePublic:
+def mark_read(session: SessionDep, actor: ActorDep, notice_id: RowId) -> NoticePublic:
     return inbox.mark_read(session, actor, notice_id=notice_id)
 
 
@@ -55,13 +55,13 @@ def register_webhook(session: SessionDep, actor: ActorDep, body: WebhookCreate) 
 
 
 @router.delete("/webhooks/{webhook_id}", response_model=WebhookPublic, summary="Disable a webhook")
-def disable_webhook(session: SessionDep, actor: ActorDep, webhook_id: int) -> WebhookPublic:
+def disable_webhook(session: SessionDep, actor: ActorDep, webhook_id: RowId) -> WebhookPublic:
     return inbox.disable_webhook(session, actor, webhook_id=webhook_id)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[DeliveryPublic], summary="A webhook's deliveries")
 def list_deliveries(
-    session: ReadSessionDep, actor: ActorDep, webhook_id: int, cursor: Cursor = None, limit: Limit = 50
+    session: ReadSessionDep, actor: ActorDep, webhook_id: RowId, cursor: Cursor = None, limit: Limit = 50
 ) -> Page[DeliveryPublic]:
     return inbox.list_deliveries(session, actor, webhook_id=webhook_id, cursor=cursor, limit=limit)
 
@@ -72,5 +72,5 @@ def list_deliveries(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send a webhook.test notice to this webhook",
 )
-def send_test(session: SessionDep, actor: ActorDep, webhook_id: int) -> DeliveryPublic:
+def send_test(session: SessionDep, actor: ActorDep, webhook_id: RowId) -> DeliveryPublic:
     return inbox.send_test(session, actor, webhook_id=webhook_id)

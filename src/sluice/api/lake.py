@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from sluice.api.deps import ActorDep, Cursor, Limit, PlatformDep, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, Cursor, Limit, PlatformDep, ReadSessionDep, RowId, SessionDep
 from sluice.api.uploads import receive_upload
 from sluice.errors import Invalid
 from sluice.lake import permissions, service
@@ -68,7 +68,7 @@ def list_versions(session: ReadSessionDep, actor: ActorDep, code: str) -> list[V
 
 
 @router.get("/resources/{code}/versions/{number}", response_model=VersionPublic, summary="One version, with its report")
-def get_version(session: ReadSessionDep, actor: ActorDep, code: str, number: int) -> VersionPublic:
+def get_version(session: ReadSessionDep, actor: ActorDep, code: str, number: RowId) -> VersionPublic:
     return service.get_version(session, actor, code=code, number=number)
 
 
@@ -78,7 +78,7 @@ def get_version(session: ReadSessionDep, actor: ActorDep, code: str, number: int
     summary="Accept or dismiss flagged personal data; the version is published when every flag is decided",
 )
 def decide_pii(
-    session: SessionDep, actor: ActorDep, code: str, number: int, decisions: list[PiiDecision]
+    session: SessionDep, actor: ActorDep, code: str, number: RowId, decisions: list[PiiDecision]
 ) -> VersionPublic:
     return service.decide_pii(session, actor, code=code, number=number, decisions=decisions)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, SessionDep
+from sluice.api.deps import ActorDep, Cursor, Limit, ReadSessionDep, RowId, SessionDep
 from sluice.gateway.schemas import GrantPublic
 from sluice.objections import service as objections
 from sluice.objections.schemas import ObjectionAnswer, ObjectionCreate, ObjectionPublic, ObjectionRate
@@ -51,7 +51,7 @@ def list_applications(
     response_model=ApplicationPublic,
     summary="One application, with its history",
 )
-def get_application(session: ReadSessionDep, actor: ActorDep, application_id: int) -> ApplicationPublic:
+def get_application(session: ReadSessionDep, actor: ActorDep, application_id: RowId) -> ApplicationPublic:
     return service.get_application(session, actor, application_id=application_id)
 
 
@@ -61,7 +61,7 @@ def get_application(session: ReadSessionDep, actor: ActorDep, application_id: in
     summary="Approve (possibly narrowed)",
 )
 def approve_application(
-    session: SessionDep, actor: ActorDep, application_id: int, approval: Approval
+    session: SessionDep, actor: ActorDep, application_id: RowId, approval: Approval
 ) -> ApplicationPublic:
     return service.approve_application(session, actor, application_id=application_id, approval=approval)
 
@@ -72,7 +72,7 @@ def approve_application(
     summary="Countersign important data (manager)",
 )
 def countersign_application(
-    session: SessionDep, actor: ActorDep, application_id: int, answer: Answer
+    session: SessionDep, actor: ActorDep, application_id: RowId, answer: Answer
 ) -> ApplicationPublic:
     return service.countersign_application(session, actor, application_id=application_id, answer=answer)
 
@@ -82,7 +82,7 @@ def countersign_application(
     response_model=ApplicationPublic,
     summary="Ask the applicant for changes",
 )
-def request_changes(session: SessionDep, actor: ActorDep, application_id: int, answer: Answer) -> ApplicationPublic:
+def request_changes(session: SessionDep, actor: ActorDep, application_id: RowId, answer: Answer) -> ApplicationPublic:
     return service.request_changes(session, actor, application_id=application_id, answer=answer)
 
 
@@ -91,7 +91,9 @@ def request_changes(session: SessionDep, actor: ActorDep, application_id: int, a
     response_model=ApplicationPublic,
     summary="Refuse, with a reason",
 )
-def refuse_application(session: SessionDep, actor: ActorDep, application_id: int, answer: Answer) -> ApplicationPublic:
+def refuse_application(
+    session: SessionDep, actor: ActorDep, application_id: RowId, answer: Answer
+) -> ApplicationPublic:
     return service.refuse_application(session, actor, application_id=application_id, answer=answer)
 
 
@@ -101,13 +103,13 @@ def refuse_application(session: SessionDep, actor: ActorDep, application_id: int
     summary="Resubmit with the changes asked for",
 )
 def resubmit_application(
-    session: SessionDep, actor: ActorDep, application_id: int, changes: Resubmission
+    session: SessionDep, actor: ActorDep, application_id: RowId, changes: Resubmission
 ) -> ApplicationPublic:
     return service.resubmit_application(session, actor, application_id=application_id, changes=changes)
 
 
 @applications.post("/applications/{application_id}/withdraw", response_model=ApplicationPublic, summary="Withdraw")
-def withdraw_application(session: SessionDep, actor: ActorDep, application_id: int) -> ApplicationPublic:
+def withdraw_application(session: SessionDep, actor: ActorDep, application_id: RowId) -> ApplicationPublic:
     return service.withdraw_application(session, actor, application_id=application_id)
 
 
@@ -126,38 +128,38 @@ def list_grants(
 
 
 @grants.get("/grants/{grant_id}", response_model=GrantPublic, summary="One grant, with calls left")
-def get_grant(session: ReadSessionDep, actor: ActorDep, grant_id: int) -> GrantPublic:
+def get_grant(session: ReadSessionDep, actor: ActorDep, grant_id: RowId) -> GrantPublic:
     return service.get_grant(session, actor, grant_id=grant_id)
 
 
 @grants.get("/grants/{grant_id}/contract", response_model=Contract, summary="The grant as a signed contract")
-def get_contract(session: ReadSessionDep, actor: ActorDep, grant_id: int) -> Contract:
+def get_contract(session: ReadSessionDep, actor: ActorDep, grant_id: RowId) -> Contract:
     """Terms, their SHA-256 and each party's Ed25519-signed acceptance; verify with GET /api/v1/keys."""
     return service.get_contract(session, actor, grant_id=grant_id)
 
 
 @grants.post("/grants/{grant_id}/accept", response_model=GrantPublic, summary="Accept narrowed terms")
-def accept_grant(session: SessionDep, actor: ActorDep, grant_id: int) -> GrantPublic:
+def accept_grant(session: SessionDep, actor: ActorDep, grant_id: RowId) -> GrantPublic:
     return service.accept_grant(session, actor, grant_id=grant_id)
 
 
 @grants.post("/grants/{grant_id}/decline", response_model=GrantPublic, summary="Decline narrowed terms")
-def decline_grant(session: SessionDep, actor: ActorDep, grant_id: int, answer: Answer) -> GrantPublic:
+def decline_grant(session: SessionDep, actor: ActorDep, grant_id: RowId, answer: Answer) -> GrantPublic:
     return service.decline_grant(session, actor, grant_id=grant_id, answer=answer)
 
 
 @grants.post("/grants/{grant_id}/suspend", response_model=GrantPublic, summary="Suspend, with a reason")
-def suspend_grant(session: SessionDep, actor: ActorDep, grant_id: int, answer: Answer) -> GrantPublic:
+def suspend_grant(session: SessionDep, actor: ActorDep, grant_id: RowId, answer: Answer) -> GrantPublic:
     return service.suspend_grant(session, actor, grant_id=grant_id, answer=answer)
 
 
 @grants.post("/grants/{grant_id}/resume", response_model=GrantPublic, summary="Resume a suspended grant")
-def resume_grant(session: SessionDep, actor: ActorDep, grant_id: int, answer: Answer) -> GrantPublic:
+def resume_grant(session: SessionDep, actor: ActorDep, grant_id: RowId, answer: Answer) -> GrantPublic:
     return service.resume_grant(session, actor, grant_id=grant_id, answer=answer)
 
 
 @grants.post("/grants/{grant_id}/revoke", response_model=GrantPublic, summary="Revoke, with a reason")
-def revoke_grant(session: SessionDep, actor: ActorDep, grant_id: int, answer: Answer) -> GrantPublic:
+def revoke_grant(session: SessionDep, actor: ActorDep, grant_id: RowId, answer: Answer) -> GrantPublic:
     return service.revoke_grant(session, actor, grant_id=grant_id, answer=answer)
 
 
@@ -204,7 +206,7 @@ def objection_rates(
     response_model=ObjectionPublic,
     summary="One objection, with its history",
 )
-def get_objection(session: ReadSessionDep, actor: ActorDep, objection_id: int) -> ObjectionPublic:
+def get_objection(session: ReadSessionDep, actor: ActorDep, objection_id: RowId) -> ObjectionPublic:
     return objections.get_objection(session, actor, objection_id=objection_id)
 
 
@@ -214,7 +216,7 @@ def get_objection(session: ReadSessionDep, actor: ActorDep, objection_id: int) -
     summary="Accept (optionally naming the correcting version)",
 )
 def accept_objection(
-    session: SessionDep, actor: ActorDep, objection_id: int, answer: ObjectionAnswer
+    session: SessionDep, actor: ActorDep, objection_id: RowId, answer: ObjectionAnswer
 ) -> ObjectionPublic:
     return objections.accept_objection(session, actor, objection_id=objection_id, answer=answer)
 
@@ -225,7 +227,7 @@ def accept_objection(
     summary="Link the correcting version",
 )
 def correct_objection(
-    session: SessionDep, actor: ActorDep, objection_id: int, answer: ObjectionAnswer
+    session: SessionDep, actor: ActorDep, objection_id: RowId, answer: ObjectionAnswer
 ) -> ObjectionPublic:
     return objections.correct_objection(session, actor, objection_id=objection_id, answer=answer)
 
@@ -236,11 +238,11 @@ def correct_objection(
     summary="Reject, with a reason",
 )
 def reject_objection(
-    session: SessionDep, actor: ActorDep, objection_id: int, answer: ObjectionAnswer
+    session: SessionDep, actor: ActorDep, objection_id: RowId, answer: ObjectionAnswer
 ) -> ObjectionPublic:
     return objections.reject_objection(session, actor, objection_id=objection_id, answer=answer)
 
 
 @objections_router.post("/objections/{objection_id}/withdraw", response_model=ObjectionPublic, summary="Withdraw")
-def withdraw_objection(session: SessionDep, actor: ActorDep, objection_id: int) -> ObjectionPublic:
+def withdraw_objection(session: SessionDep, actor: ActorDep, objection_id: RowId) -> ObjectionPublic:
     return objections.withdraw_objection(session, actor, objection_id=objection_id)

@@ -88,3 +88,18 @@ def _fields(description: ResourceDescription, known_elements: set[str]) -> None:
                 rule="unknown_data_element",
                 value=field.data_element,
             )
+
+
+CLASSIFICATION = ("grade", "sharing_type", "open_type")  # what decides who may see the data: two people change it
+
+
+def classification_changes(before: ResourceDescription | None, after: ResourceDescription) -> list[str]:
+    """Which of grade, sharing type and open type ``after`` changes from the published ``before``."""
+    if before is None:
+        return []
+    return [name for name in CLASSIFICATION if getattr(before, name) != getattr(after, name)]
+
+
+def needs_two_people(before: ResourceDescription | None, after: ResourceDescription) -> bool:
+    """Publishing core data, or changing what decides who may see the data, takes two people."""
+    return after.grade is Grade.CORE or bool(classification_changes(before, after))

@@ -24,7 +24,7 @@ from sluice.catalog.models import (
     ResourceTag,
 )
 from sluice.catalog.queries import element_validator, find_resource, reuse_hints, visible_to
-from sluice.catalog.rules import check_description
+from sluice.catalog.rules import check_description, classification_changes, needs_two_people
 from sluice.catalog.schemas import (
     DataElementCreate,
     DataElementPublic,
@@ -40,7 +40,7 @@ from sluice.catalog.schemas import (
     UseCounts,
 )
 from sluice.catalog.standards import builtin_validators, check_pattern
-from sluice.catalog.vocab import Format, Grade, RevisionStatus
+from sluice.catalog.vocab import Format, RevisionStatus
 from sluice.db.errors import unique
 from sluice.db.session import now
 from sluice.errors import Conflict, Forbidden, Invalid, NotFound
@@ -154,9 +154,6 @@ def submit_resource(session: Session, actor: Actor, *, code: str) -> ResourcePub
     return _public(session, resource)
 
 
-CLASSIFICATION = ("grade", "sharing_type", "open_type")  # what decides who may see the data: two people change it
-
-
 @use_case(can.can_review)
 def review_resource(session: Session, actor: Actor, *, code: str, decision: ReviewDecision) -> ResourcePublic:
     """The manager publishes the submitted revision, or returns it with a comment."""
@@ -190,20 +187,18 @@ def review_resource(session: Session, actor: Actor, *, code: str, decision: Revi
 def _two_people_for_classification(
     session: Session, actor: Actor, resource: Resource, revision: ResourceRevision
 ) -> None:
-    """Publishing a resource as core data, or changing the grade, sharing type or open type of a published one,
-    takes two people: the provider who wrote the revision and a manager who is not that person (never the
-    shell alone)."""
+    """The revision's provider and a manager who is not that person (never the shell alone)."""
     after = ResourceDescription.model_validate_json(revision.description)
     before = None
     if resource.published_revision is not None:
         before = ResourceDescription.model_validate_json(
             _revision_of(session, resource, resource.published_revision).description
         )
-    changed = [name for name in CLASSIFICATION if before is not None and getattr(before, name) != getattr(after, name)]
-    if after.grade is not Grade.CORE and not changed:
+    if not needs_two_people(before, after):
         return
+    changed = classification_changes(before, after)
     what = (
-        ", ".join(f"{name} {getattr(before, name).value} → {getattr(after, name).value}" for name in changed if before)
+        ", ".join(f"{name} {getattr(before, name).value} → {getattr(after, name).value}" for name in changed)
         or f"grade {after.grade.value}"
     )
     in_person(actor, f"publishing {resource.code} ({what})")

@@ -23,6 +23,7 @@ from sluice.feedback.schemas import (
 )
 from sluice.identity.actor import Actor
 from sluice.identity.roles import Role
+from sluice.inbox.models import Notice
 from sluice.inbox.post import notify
 from sluice.pagination import Page, check_limit, decode_cursor, encode_cursor
 from sluice.usecase import use_case
@@ -49,14 +50,7 @@ def give_feedback(session: Session, actor: Actor, *, code: str, data: FeedbackCr
     )
     session.add(feedback)
     session.flush()
-    notify(
-        session,
-        org_id=resource.org_id,
-        kind="feedback.new",
-        target=f"feedback:{feedback.id}",
-        message=f"New feedback ({data.kind.value}) on {code}: {_first_words(feedback.message)}",
-        detail={"feedback": feedback.id, "resource": code},
-    )
+    _tell_department(session, resource, feedback.id)
     record(session, actor, "feedback.give", f"resource:{code}", feedback=feedback.id, kind=data.kind.value)
     return FeedbackReceipt(id=feedback.id, resource=code, status=FeedbackStatus.OPEN, created_at=at)
 
@@ -115,9 +109,27 @@ def answer_feedback(session: Session, actor: Actor, *, feedback_id: int, data: F
     return _public(actor, feedback, code)
 
 
-def _first_words(text: str, most: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= most else flat[: most - 1] + "…"
+def _tell_department(session: Session, resource: Resource, feedback_id: int) -> None:
+    """One unread notice per dataset however much arrives (a flood of feedback is not a flood of notices or
+    webhook calls), and none of the sender's words: they are read on the feedback page."""
+    unread = session.scalar(
+        select(Notice.id).where(
+            Notice.org_id == resource.org_id,
+            Notice.kind == "feedback.new",
+            Notice.target == f"resource:{resource.code}",
+            Notice.read_at.is_(None),
+        )
+    )
+    if unread is not None:
+        return
+    notify(
+        session,
+        org_id=resource.org_id,
+        kind="feedback.new",
+        target=f"resource:{resource.code}",
+        message=f"New feedback on {resource.code}: read and answer it on the feedback page.",
+        detail={"feedback": feedback_id, "resource": resource.code},
+    )
 
 
 def _public(actor: Actor, feedback: Feedback, code: str) -> FeedbackPublic:

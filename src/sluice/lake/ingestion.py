@@ -79,7 +79,13 @@ def ingest(
         raise
     except duckdb.Error as exc:
         clear = duckdb_disk_error(exc)
-        _fail(platform, actor, ticket, clear.message if clear else f"failed: {type(exc).__name__}: {exc}"[:500], target)
+        _fail(
+            platform,
+            actor,
+            ticket,
+            clear.message if clear else f"{service.ENGINE_FAILURE}{type(exc).__name__}: {exc}"[:500],
+            target,
+        )
         if clear is not None:
             raise clear from None
         raise

@@ -51,6 +51,7 @@ from sluice.lake.storage import remove_folder
 from sluice.pagination import Page, check_limit, decode_cursor, keyset_page
 from sluice.usecase import use_case
 
+ENGINE_FAILURE = "failed: "  # how an engine's own error is recorded; its text may quote the file's values
 STALE_AFTER = timedelta(hours=6)  # a processing version this old was interrupted (the process died)
 
 
@@ -230,13 +231,15 @@ def list_ingestions(
     if before is not None:
         query = query.where(Version.id < before)
     rows = session.execute(query.order_by(Version.id.desc()).limit(limit + 1)).all()
-    return keyset_page([_JobRow(v, c) for v, c in rows], limit, _job)
+    everything = actor.is_system or actor.has(Role.MANAGER) or actor.has(Role.AUDITOR)
+    return keyset_page([_JobRow(v, c, everything) for v, c in rows], limit, _job)
 
 
 @dataclass(frozen=True)
 class _JobRow:
     version: Version
     code: str
+    everything: bool  # the reader may see an engine's own error text (the operator may not: it can quote data)
 
     @property
     def id(self) -> int:
@@ -262,8 +265,14 @@ def _job(row: _JobRow) -> IngestionJob:
         created_by=version.created_by,
         created_at=version.created_at,
         finished_at=version.finished_at,
-        error=version.error,
+        error=_error_for(version.error, everything=row.everything),
     )
+
+
+def _error_for(error: str | None, *, everything: bool) -> str | None:
+    if error is None or everything or not error.startswith(ENGINE_FAILURE):
+        return error
+    return "failed in the query engine (its message may quote the data: the department and the auditor see it)"
 
 
 # --- deciding flagged personal data -------------------------------------------------------------------
@@ -285,6 +294,8 @@ def decide_pii(
         raise Conflict(
             f"version {number} of {code} is {version.status}, not held for a decision", status=version.status
         )
+    if not decisions:
+        raise Invalid("decide at least one flag: accept it (it is personal) or dismiss it with a reason")
     flags = [PiiFlag.model_validate(f) for f in json.loads(version.pii_json)]
     by_field = {f.field: f for f in flags}
     for decision in decisions:

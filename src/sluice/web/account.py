@@ -9,17 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sluice.api.deps import PlatformDep
+from sluice.api.deps import PlatformDep, RowId
 from sluice.errors import SluiceError, Unauthenticated
 from sluice.identity import service as identity
 from sluice.identity.authn import verify_login
 from sluice.identity.schemas import NewToken
 from sluice.platform import Platform
 from sluice.web.i18n import _
-from sluice.web.rendering import render
-from sluice.web.security import SESSION_NAME, Visitor, check_form, visitor
+from sluice.web.rendering import problem_status, render
+from sluice.web.security import FORM_BODY_MAX, SESSION_NAME, SMALL_FORMS, Visitor, check_form, visitor
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, form_limits=SMALL_FORMS, max_body_size=FORM_BODY_MAX)
 
 LIFETIMES = (7, 30, 90)  # days a personal token may be asked to live (the platform caps it too)
 
@@ -84,13 +84,13 @@ def create(
     except Unauthenticated:
         return _page(request, platform, who, new=None, problem=_("That is not your password."), status=401)
     except SluiceError as error:
-        return _page(request, platform, who, new=None, problem=error.message, status=422)
+        return _page(request, platform, who, new=None, problem=error.message, status=problem_status(error))
     return _page(request, platform, who, new=new, problem=None)
 
 
 @router.post("/account/tokens/{token_id}/revoke", response_class=HTMLResponse)
 def revoke(
-    request: Request, platform: PlatformDep, token_id: int, csrf: Annotated[str, Form(max_length=128)] = ""
+    request: Request, platform: PlatformDep, token_id: RowId, csrf: Annotated[str, Form(max_length=128)] = ""
 ) -> Response:
     who = visitor(request, platform)
     check_form(request, who, csrf)
@@ -98,5 +98,5 @@ def revoke(
         with platform.transaction() as session:
             identity.revoke_token(session, who.actor, token_id=token_id)
     except SluiceError as error:
-        return _page(request, platform, who, new=None, problem=error.message, status=422)
+        return _page(request, platform, who, new=None, problem=error.message, status=problem_status(error))
     return RedirectResponse("/account/tokens", status_code=303)

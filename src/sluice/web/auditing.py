@@ -23,9 +23,9 @@ from sluice.errors import SluiceError
 from sluice.web import charts, i18n
 from sluice.web.i18n import CHINA, _
 from sluice.web.rendering import render
-from sluice.web.security import Visitor, check_form, signed_in_visitor, visitor
+from sluice.web.security import FORM_BODY_MAX, SMALL_FORMS, Visitor, check_form, signed_in_visitor, visitor
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, form_limits=SMALL_FORMS, max_body_size=FORM_BODY_MAX)
 
 DEFAULT_DAYS = 30
 MOST_DAYS = 366

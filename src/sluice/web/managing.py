@@ -12,15 +12,16 @@ from pydantic import ValidationError
 
 from sluice.api.deps import PlatformDep
 from sluice.catalog import service as catalog
+from sluice.catalog.rules import needs_two_people
 from sluice.catalog.schemas import ResourceDescription, ReviewDecision, RevisionPublic, SearchQuery
 from sluice.errors import SluiceError
 from sluice.lake import service as lake
 from sluice.platform import Platform
 from sluice.sharing import service as sharing
-from sluice.web.rendering import problem_text, render
-from sluice.web.security import Visitor, check_form, signed_in_visitor
+from sluice.web.rendering import problem_status, problem_text, render
+from sluice.web.security import FORM_BODY_MAX, SMALL_FORMS, Visitor, check_form, signed_in_visitor
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, form_limits=SMALL_FORMS, max_body_size=FORM_BODY_MAX)
 
 HEALTH_RESOURCES = 1000
 
@@ -80,11 +81,7 @@ def _two_person(before: RevisionPublic | None, after: RevisionPublic | None) -> 
     """Whether publishing ``after`` falls under the two-person rule (the use case enforces it; this says so)."""
     if after is None:
         return False
-    if after.description.grade.value == "core":
-        return True
-    return before is not None and any(
-        getattr(before.description, name) != getattr(after.description, name) for name in catalog.CLASSIFICATION
-    )
+    return needs_two_people(before.description if before else None, after.description)
 
 
 def _changes(before: RevisionPublic | None, after: RevisionPublic | None) -> list[tuple[str, str, str]]:
@@ -130,7 +127,7 @@ def decide(
                 session, who.actor, code=code, decision=ReviewDecision(decision=decision, comment=comment)
             )
     except (SluiceError, ValidationError) as error:
-        return _review_page(request, platform, who, code, problem=problem_text(error), status=422)
+        return _review_page(request, platform, who, code, problem=problem_text(error), status=problem_status(error))
     return RedirectResponse("/manage/reviews", status_code=303)
 
 

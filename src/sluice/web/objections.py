@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from sluice.api.deps import PlatformDep
+from sluice.api.deps import PlatformDep, RowId
 from sluice.catalog import service as catalog
 from sluice.errors import Invalid, SluiceError
 from sluice.feedback import service as feedback
@@ -23,11 +23,12 @@ from sluice.inbox import service as inbox
 from sluice.objections import service as objections
 from sluice.objections.schemas import ObjectionAnswer, ObjectionCreate
 from sluice.platform import Platform
+from sluice.sharing.states import OBJECTIONS, Party
 from sluice.web.i18n import _
-from sluice.web.rendering import problem_text, render
-from sluice.web.security import Visitor, check_form, signed_in_visitor
+from sluice.web.rendering import problem_status, problem_text, render
+from sluice.web.security import FORM_BODY_MAX, SMALL_FORMS, Visitor, check_form, signed_in_visitor
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, form_limits=SMALL_FORMS, max_body_size=FORM_BODY_MAX)
 
 OBJECTION_BOXES = ("mine", "to_me", "all")
 ANSWERS = {
@@ -107,7 +108,14 @@ async def raise_objection(request: Request, platform: PlatformDep, code: str) ->
         raised = await run_in_threadpool(_raise, platform, who, data)
     except (SluiceError, ValidationError) as error:
         return await run_in_threadpool(
-            _raise_page, request, platform, who, code, typed=typed, problem=problem_text(error), status=422
+            _raise_page,
+            request,
+            platform,
+            who,
+            code,
+            typed=typed,
+            problem=problem_text(error),
+            status=problem_status(error),
         )
     return RedirectResponse(f"/workspace/objections/{raised}", status_code=303)
 
@@ -141,7 +149,7 @@ def objection_list(request: Request, platform: PlatformDep, box: str = "mine", c
 
 
 @router.get("/workspace/objections/{objection_id}", response_class=HTMLResponse)
-def objection_page(request: Request, platform: PlatformDep, objection_id: int) -> Response:
+def objection_page(request: Request, platform: PlatformDep, objection_id: RowId) -> Response:
     who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
@@ -160,9 +168,7 @@ def _objection_page(
         status,
         objection=objection,
         objection_status=objection_status,
-        answering=objection.provider_org == who.actor.org_code
-        and objection.status in ("open", "escalated", "accepted"),
-        withdrawing=objection.objector_org == who.actor.org_code and objection.status in ("open", "escalated"),
+        actions=_actions(objection.status, who, provider=objection.provider_org, objector=objection.objector_org),
         problem=problem,
     )
 
@@ -171,7 +177,7 @@ def _objection_page(
 def answer_objection(
     request: Request,
     platform: PlatformDep,
-    objection_id: int,
+    objection_id: RowId,
     action: str,
     *,
     reason: Annotated[str, Form(max_length=2000)] = "",
@@ -187,14 +193,32 @@ def answer_objection(
             if action == "withdraw":
                 objections.withdraw_objection(session, who.actor, objection_id=objection_id)
             elif action in ANSWERS:
-                number = int(version) if version.strip() else None
+                number = _version_number(version)
                 answer = ObjectionAnswer(reason=reason, version=number)
                 ANSWERS[action](session, who.actor, objection_id=objection_id, answer=answer)
             else:
                 raise Invalid(f"no action {action!r} on an objection", field="action")
     except (SluiceError, ValidationError, ValueError) as error:
-        return _objection_page(request, platform, who, objection_id, problem=problem_text(error), status=422)
+        return _objection_page(
+            request, platform, who, objection_id, problem=problem_text(error), status=problem_status(error)
+        )
     return RedirectResponse(f"/workspace/objections/{objection_id}", status_code=303)
+
+
+def _actions(status: str, who: Visitor, *, provider: str, objector: str) -> set[str]:
+    """The steps the workflow's table allows from ``status`` to this reader's side (the use case decides)."""
+    side = {Party.PROVIDER} if who.actor.org_code == provider else set()
+    if who.actor.org_code == objector:
+        side.add(Party.APPLICANT)
+    return {action for (state, action), step in OBJECTIONS.items() if state == status and step.parties & side}
+
+
+def _version_number(text: str) -> int | None:
+    if not text.strip():
+        return None
+    if not text.strip().isdigit() or len(text.strip()) > 9:
+        raise Invalid("give the version that corrects it as its number, e.g. 3", field="version")
+    return int(text)
 
 
 # --- Feedback from the public -----------------------------------------------------------------------------
@@ -228,7 +252,7 @@ def _feedback_page(
 def answer_feedback(
     request: Request,
     platform: PlatformDep,
-    feedback_id: int,
+    feedback_id: RowId,
     *,
     answer: Annotated[str, Form(max_length=2000)] = "",
     csrf: Annotated[str, Form(max_length=128)] = "",
@@ -242,7 +266,9 @@ def answer_feedback(
         with platform.transaction() as session:
             feedback.answer_feedback(session, who.actor, feedback_id=feedback_id, data=data)
     except (SluiceError, ValidationError) as error:
-        return _feedback_page(request, platform, who, "to_me", None, problem=problem_text(error), status=422)
+        return _feedback_page(
+            request, platform, who, "to_me", None, problem=problem_text(error), status=problem_status(error)
+        )
     return RedirectResponse(f"/workspace/feedback#feedback-{feedback_id}", status_code=303)
 
 
@@ -251,6 +277,8 @@ def answer_feedback(
 
 def notice_link(notice: inbox.NoticePublic, who: Visitor) -> str | None:
     """The page a notice is about, if the portal has one."""
+    if notice.kind == "feedback.new":
+        return "/workspace/feedback"
     kind, _, name = notice.target.partition(":")
     if kind == "application":
         return f"/workspace/applications/{name}"
@@ -258,8 +286,6 @@ def notice_link(notice: inbox.NoticePublic, who: Visitor) -> str | None:
         return f"/workspace/objections/{name}"
     if kind == "grant":
         return "/workspace/grants?box=mine"
-    if kind == "feedback":
-        return f"/workspace/feedback#feedback-{name}"
     if kind == "resource":
         own = name.split(".", 1)[0] == who.actor.org_code
         version = notice.detail.get("version")
@@ -282,7 +308,7 @@ def notices(request: Request, platform: PlatformDep, unread: bool = False) -> Re
 
 @router.post("/workspace/inbox/{notice_id}/read", response_class=HTMLResponse)
 def mark_read(
-    request: Request, platform: PlatformDep, notice_id: int, csrf: Annotated[str, Form(max_length=128)] = ""
+    request: Request, platform: PlatformDep, notice_id: RowId, csrf: Annotated[str, Form(max_length=128)] = ""
 ) -> Response:
     who = signed_in_visitor(request, platform)
     if isinstance(who, Response):

@@ -21,10 +21,10 @@ from sluice.identity.roles import Role
 from sluice.lake import service as lake
 from sluice.lake.schemas import VersionStatus
 from sluice.platform import Platform
-from sluice.web.rendering import render
-from sluice.web.security import Visitor, check_form, signed_in_visitor
+from sluice.web.rendering import problem_status, render
+from sluice.web.security import FORM_BODY_MAX, SMALL_FORMS, Visitor, check_form, signed_in_visitor
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, form_limits=SMALL_FORMS, max_body_size=FORM_BODY_MAX)
 
 MOST_ACCOUNTS = 500
 
@@ -95,7 +95,7 @@ def change_account(
         with platform.transaction() as session:
             steps[action](session, who.actor, username=username)
     except SluiceError as error:
-        return _page(request, platform, who, problem=error.message, status=422)
+        return _page(request, platform, who, problem=error.message, status=problem_status(error))
     return RedirectResponse(f"/operate#account-{username}", status_code=303)
 
 

@@ -3,6 +3,7 @@ API, and renders a template. No logic of its own beyond choosing what to show.""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from sluice.api.deps import PlatformDep
 from sluice.api.feedback import feedback_allowed
@@ -32,13 +34,23 @@ from sluice.platform import Platform
 from sluice.sharing import service as sharing
 from sluice.web.i18n import _
 from sluice.web.profiles import profile_charts
-from sluice.web.rendering import pick, problem_text, render
-from sluice.web.security import SESSION_NAME, Visitor, check_form, end_session, start_session, visitor
+from sluice.web.rendering import pick, problem_status, problem_text, render
+from sluice.web.security import (
+    FORM_BODY_MAX,
+    SESSION_NAME,
+    SMALL_FORMS,
+    Visitor,
+    check_form,
+    end_session,
+    start_session,
+    visitor,
+)
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, form_limits=SMALL_FORMS, max_body_size=FORM_BODY_MAX)
 
 PAGE_SIZE = 20
 OPEN_DATA = "open data"
+log = logging.getLogger("sluice.web")
 OWN_DATA = "own data"
 PREVIEW_ROWS = 10
 SESSION_LIFETIME = timedelta(hours=12)
@@ -123,15 +135,21 @@ def _plan(who: Visitor, resource: ResourcePublic, grants: dict[str, GrantPublic]
 
 @router.get("/datasets/{code}", response_class=HTMLResponse)
 async def dataset(request: Request, platform: PlatformDep, code: str) -> Response:
-    page = await _dataset_page(request, platform, code, chosen=request.query_params.get("purpose"), asked=False)
-    await run_in_threadpool(_count_view, platform, request, code)
+    who = await run_in_threadpool(visitor, request, platform)
+    page = await _dataset_page(
+        request, platform, code, chosen=request.query_params.get("purpose"), asked=False, who=who
+    )
+    await run_in_threadpool(_count_view, platform, who, code)
     return page
 
 
-def _count_view(platform: Platform, request: Request, code: str) -> None:
-    who = visitor(request, platform)
-    with platform.transaction() as session:
-        catalog.count_view(session, who.actor, code=code)
+def _count_view(platform: Platform, who: Visitor, code: str) -> None:
+    """Best effort: a page already rendered is sent even when the count could not be written (a busy SQLite)."""
+    try:
+        with platform.transaction() as session:
+            catalog.count_view(session, who.actor, code=code)
+    except SQLAlchemyError as error:
+        log.warning("the view of %s was not counted: %s", code, type(error).__name__)
 
 
 @router.post("/datasets/{code}/preview", response_class=HTMLResponse)
@@ -159,9 +177,11 @@ async def _dataset_page(
     asked: bool,
     feedback: tuple[dict[str, str], str] | None = None,
     status: int = 200,
+    who: Visitor | None = None,
 ) -> Response:
     """The dataset's page; ``feedback`` is a refused feedback form (what was typed, what was wrong)."""
-    who = await run_in_threadpool(visitor, request, platform)
+    if who is None:
+        who = await run_in_threadpool(visitor, request, platform)
     resource, versions, grants = await run_in_threadpool(_dataset_facts, platform, who, code)
     plan = _plan(who, resource, grants, chosen)
     if asked and plan.standing and chosen:
@@ -187,6 +207,7 @@ async def _dataset_page(
         may_object=who.signed_in and who.actor.org_code not in (None, resource.organisation),
         column_types={field.name: field.type.value for field in resource.fields},
         base_url=str(request.base_url).rstrip("/"),
+        feedback_sent=_reference(request.query_params.get("feedback")),
         feedback_typed=feedback[0] if feedback else {},
         feedback_problem=feedback[1] if feedback else None,
     )
@@ -236,9 +257,20 @@ async def give_feedback(
     except (SluiceError, ValidationError) as error:
         typed = {"message": message, "contact": contact}
         return await _dataset_page(
-            request, platform, code, chosen=None, asked=False, feedback=(typed, problem_text(error)), status=422
+            request,
+            platform,
+            code,
+            chosen=None,
+            asked=False,
+            feedback=(typed, problem_text(error)),
+            status=problem_status(error),
         )
     return RedirectResponse(f"/datasets/{code}?feedback={sent}#feedback", status_code=303)
+
+
+def _reference(text: str | None) -> int | None:
+    """The reference number a redirect after sending feedback carries (nothing else is echoed)."""
+    return int(text) if text and text.isdigit() and len(text) < 19 else None
 
 
 def _send_feedback(platform: Platform, who: Visitor, code: str, data: FeedbackCreate) -> int:

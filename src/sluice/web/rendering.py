@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from pydantic import ValidationError
 
 from sluice import __version__
+from sluice.api.errors import status_for
 from sluice.catalog.vocab import LABELS, Category, Grade, OpenType, SharingType
 from sluice.errors import SluiceError
 from sluice.web import i18n
@@ -93,6 +94,12 @@ def problem_text(error: Exception) -> str:
         where = ".".join(str(part) for part in first.get("loc", ()))
         return f"{where}: {first.get('msg', '')}"
     return str(error)
+
+
+def problem_status(error: Exception) -> int:
+    """The status a refused form is shown with: the API's for the use case's error (403, 404, 409, 413, …),
+    422 for input the models refused."""
+    return status_for(error) if isinstance(error, SluiceError) else 422
 
 
 def pick(item: Any, name: str) -> str:

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from sluice.api.deps import PlatformDep
+from sluice.api.deps import PlatformDep, RowId
 from sluice.api.lake import options_from_fields
 from sluice.api.uploads import receive_upload
 from sluice.catalog import service as catalog
@@ -25,10 +25,20 @@ from sluice.lake import service as lake
 from sluice.lake.ingestion import ingest
 from sluice.lake.schemas import Mode, OnError, PiiDecision
 from sluice.platform import Platform
-from sluice.web.rendering import problem_text, render
-from sluice.web.security import Visitor, check_form, check_origin, signed_in_visitor
+from sluice.web.rendering import problem_status, problem_text, render
+from sluice.web.security import (
+    FORM_BODY_MAX,
+    SMALL_FORMS,
+    FormLimits,
+    Visitor,
+    check_form,
+    check_origin,
+    signed_in_visitor,
+)
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, form_limits=SMALL_FORMS)  # uploads limit their own size
+DESCRIPTION_FORM = FormLimits(max_fields=500 * 8 + 50, max_part_size=16 * 1024)  # up to 500 fields of 8 inputs
+DESCRIPTION_BODY_MAX = 4 * 1024 * 1024
 
 MOST_RESOURCES = 200
 BLANK_FIELD_ROWS = 3
@@ -191,7 +201,12 @@ def new_resource(request: Request, platform: PlatformDep) -> Response:
     return _form_page(request, platform, who, typed, editing=None, problem=None)
 
 
-@router.post("/workspace/resources/new", response_class=HTMLResponse)
+@router.post(
+    "/workspace/resources/new",
+    response_class=HTMLResponse,
+    form_limits=DESCRIPTION_FORM,
+    max_body_size=DESCRIPTION_BODY_MAX,
+)
 def register(request: Request, platform: PlatformDep, typed: Annotated[DescriptionForm, Form()]) -> Response:
     who = _provider(request, platform)
     if isinstance(who, Response):
@@ -204,7 +219,9 @@ def register(request: Request, platform: PlatformDep, typed: Annotated[Descripti
         with platform.transaction() as session:
             made = catalog.register_resource(session, who.actor, data=data)
     except (SluiceError, ValidationError) as error:
-        return _form_page(request, platform, who, typed, editing=None, problem=problem_text(error), status=422)
+        return _form_page(
+            request, platform, who, typed, editing=None, problem=problem_text(error), status=problem_status(error)
+        )
     return RedirectResponse(f"/workspace/resources/{made.code}?registered=1", status_code=303)
 
 
@@ -219,7 +236,12 @@ def edit_resource(request: Request, platform: PlatformDep, code: str) -> Respons
     return _form_page(request, platform, who, form_of(resource), editing=resource, problem=None)
 
 
-@router.post("/workspace/resources/{code}/edit", response_class=HTMLResponse)
+@router.post(
+    "/workspace/resources/{code}/edit",
+    response_class=HTMLResponse,
+    form_limits=DESCRIPTION_FORM,
+    max_body_size=DESCRIPTION_BODY_MAX,
+)
 def save_resource(
     request: Request, platform: PlatformDep, code: str, typed: Annotated[DescriptionForm, Form()]
 ) -> Response:
@@ -240,7 +262,9 @@ def save_resource(
         with platform.reading() as session:
             resource = catalog.get_resource(session, who.actor, code=code)
         typed.code = code
-        return _form_page(request, platform, who, typed, editing=resource, problem=problem_text(error), status=422)
+        return _form_page(
+            request, platform, who, typed, editing=resource, problem=problem_text(error), status=problem_status(error)
+        )
     return RedirectResponse(f"/workspace/resources/{code}?saved=1", status_code=303)
 
 
@@ -314,11 +338,12 @@ def _resource_page(
         modes=list(Mode),
         on_errors=list(OnError),
         editable=latest is not None and latest.status.value in EDITABLE,
+        upload_max=platform.settings.upload_max_bytes,
         problem=problem,
     )
 
 
-@router.post("/workspace/resources/{code}/submit", response_class=HTMLResponse)
+@router.post("/workspace/resources/{code}/submit", response_class=HTMLResponse, max_body_size=FORM_BODY_MAX)
 def submit(
     request: Request, platform: PlatformDep, code: str, csrf: Annotated[str, Form(max_length=128)] = ""
 ) -> Response:
@@ -331,7 +356,7 @@ def submit(
         with platform.transaction() as session:
             catalog.submit_resource(session, who.actor, code=code)
     except SluiceError as error:
-        return _resource_page(request, platform, who, code, problem=error.message, status=422)
+        return _resource_page(request, platform, who, code, problem=error.message, status=problem_status(error))
     return RedirectResponse(f"/workspace/resources/{code}?submitted=1", status_code=303)
 
 
@@ -365,7 +390,7 @@ async def upload(request: Request, platform: PlatformDep, code: str) -> Response
             )
         except SluiceError as error:
             return await run_in_threadpool(
-                _resource_page, request, platform, who, code, problem=error.message, status=422
+                _resource_page, request, platform, who, code, problem=error.message, status=problem_status(error)
             )
     finally:
         received.path.unlink(missing_ok=True)
@@ -373,7 +398,7 @@ async def upload(request: Request, platform: PlatformDep, code: str) -> Response
 
 
 @router.get("/workspace/resources/{code}/versions/{number}", response_class=HTMLResponse)
-def version_page(request: Request, platform: PlatformDep, code: str, number: int) -> Response:
+def version_page(request: Request, platform: PlatformDep, code: str, number: RowId) -> Response:
     who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
@@ -396,13 +421,15 @@ def _version_page(
     return render(request, who, "version.html", status, resource=resource, version=version, problem=problem)
 
 
-@router.post("/workspace/resources/{code}/versions/{number}/pii", response_class=HTMLResponse)
-async def decide_pii(request: Request, platform: PlatformDep, code: str, number: int) -> Response:
+@router.post(
+    "/workspace/resources/{code}/versions/{number}/pii", response_class=HTMLResponse, max_body_size=FORM_BODY_MAX
+)
+async def decide_pii(request: Request, platform: PlatformDep, code: str, number: RowId) -> Response:
     """One decision per flagged field: ``decision_<field>`` is accept or dismiss, ``reason_<field>`` why."""
     who = await run_in_threadpool(signed_in_visitor, request, platform)
     if isinstance(who, Response):
         return who
-    form = await request.form(max_files=0, max_fields=1000)
+    form = await request.form(max_files=0, max_fields=1000, max_part_size=4 * 1024)
     check_form(request, who, str(form.get("csrf", "")))
     decisions = []
     for key, value in form.multi_items():
@@ -415,7 +442,14 @@ async def decide_pii(request: Request, platform: PlatformDep, code: str, number:
         await run_in_threadpool(_decide, platform, who, code, number, checked)
     except (SluiceError, ValidationError) as error:
         return await run_in_threadpool(
-            _version_page, request, platform, who, code, number, problem=problem_text(error), status=422
+            _version_page,
+            request,
+            platform,
+            who,
+            code,
+            number,
+            problem=problem_text(error),
+            status=problem_status(error),
         )
     return RedirectResponse(f"/workspace/resources/{code}/versions/{number}?decided=1", status_code=303)
 

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import TypedDict
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request, Response
@@ -28,6 +29,19 @@ from sluice.errors import Forbidden, Unauthenticated
 from sluice.identity.actor import Actor
 from sluice.identity.authn import actor_for_token
 from sluice.platform import Platform
+
+
+class FormLimits(TypedDict, total=False):
+    """What a form may hold, checked while it is parsed (the shape FastAPI's ``form_limits`` takes)."""
+
+    max_fields: int
+    max_files: int
+    max_part_size: int
+
+
+# FastAPI's defaults would allow 1 000 fields of 1 MB each on every page's form.
+SMALL_FORMS = FormLimits(max_fields=200, max_files=0, max_part_size=16 * 1024)
+FORM_BODY_MAX = 1024 * 1024
 
 SESSION_COOKIE = "sluice_session"
 CSRF_COOKIE = "sluice_csrf"

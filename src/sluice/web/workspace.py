@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from sluice.api.deps import PlatformDep
+from sluice.api.deps import PlatformDep, RowId
 from sluice.catalog import service as catalog
 from sluice.errors import Invalid, SluiceError
 from sluice.pagination import Page
@@ -20,10 +20,10 @@ from sluice.platform import Platform
 from sluice.sharing import service as sharing
 from sluice.sharing.schemas import Answer, ApplicationCreate, ApplicationItem, ApplicationPublic, Approval
 from sluice.web.i18n import CHINA, _
-from sluice.web.rendering import problem_text, render
-from sluice.web.security import Visitor, check_form, signed_in_visitor
+from sluice.web.rendering import problem_status, problem_text, render
+from sluice.web.security import FORM_BODY_MAX, SMALL_FORMS, Visitor, check_form, signed_in_visitor
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, form_limits=SMALL_FORMS, max_body_size=FORM_BODY_MAX)
 
 APPLICATION_BOXES = ("mine", "to_me", "countersign", "escalated", "all")
 GRANT_BOXES = ("mine", "given", "all")
@@ -113,7 +113,15 @@ def apply(
     except (SluiceError, ValidationError, ValueError) as error:
         with platform.reading() as session:
             resource = catalog.get_resource(session, who.actor, code=code)
-        return render(request, who, "apply.html", 422, resource=resource, typed=typed, problem=problem_text(error))
+        return render(
+            request,
+            who,
+            "apply.html",
+            problem_status(error),
+            resource=resource,
+            typed=typed,
+            problem=problem_text(error),
+        )
     return RedirectResponse(f"/workspace/applications/{filed[0].id}", status_code=303)
 
 
@@ -162,7 +170,7 @@ def applications(request: Request, platform: PlatformDep, box: str = "mine", cur
 
 
 @router.get("/workspace/applications/{application_id}", response_class=HTMLResponse)
-def application(request: Request, platform: PlatformDep, application_id: int) -> Response:
+def application(request: Request, platform: PlatformDep, application_id: RowId) -> Response:
     who = signed_in_visitor(request, platform)
     if isinstance(who, Response):
         return who
@@ -215,7 +223,9 @@ def _step(
         with platform.transaction() as session:
             act(session, who)
     except (SluiceError, ValidationError, ValueError) as error:
-        return _application_page(request, platform, who, application_id, problem=problem_text(error), status=422)
+        return _application_page(
+            request, platform, who, application_id, problem=problem_text(error), status=problem_status(error)
+        )
     return RedirectResponse(f"/workspace/applications/{application_id}", status_code=303)
 
 
@@ -223,7 +233,7 @@ def _step(
 def approve(
     request: Request,
     platform: PlatformDep,
-    application_id: int,
+    application_id: RowId,
     *,
     fields: Annotated[list[str] | None, Form()] = None,
     row_filter: Annotated[str, Form(max_length=2000)] = "",
@@ -249,7 +259,7 @@ def approve(
 def answer(
     request: Request,
     platform: PlatformDep,
-    application_id: int,
+    application_id: RowId,
     action: str,
     *,
     reason: Annotated[str, Form(max_length=2000)] = "",
@@ -306,7 +316,7 @@ def _grants_page(
 def change_grant(
     request: Request,
     platform: PlatformDep,
-    grant_id: int,
+    grant_id: RowId,
     action: str,
     *,
     reason: Annotated[str, Form(max_length=2000)] = "",
@@ -334,5 +344,5 @@ def change_grant(
             else:
                 raise Invalid(f"no action {action!r} on a grant", field="action")
     except (SluiceError, ValidationError) as error:
-        return _grants_page(request, platform, who, box, problem=problem_text(error), status=422)
+        return _grants_page(request, platform, who, box, problem=problem_text(error), status=problem_status(error))
     return RedirectResponse(f"/workspace/grants?box={box}#grant-{grant_id}", status_code=303)
