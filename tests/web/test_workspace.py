@@ -109,7 +109,7 @@ def test_only_the_parties_see_the_forms_and_others_are_refused(demo_client: Test
     mine = consumer.get(page, headers=PAGE).text
     assert f'action="{page}/approve"' not in mine  # the applicant does not answer its own application
     assert f'action="{page}/withdraw"' in mine
-    assert post_form(consumer, page, "approve", fields=FIELDS) == 422
+    assert post_form(consumer, page, "approve", fields=FIELDS) == 403
     stranger = as_user(demo_client, "nra-analyst")
     assert stranger.get(page, headers=PAGE).status_code in (403, 404)
 
