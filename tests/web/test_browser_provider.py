@@ -99,3 +99,37 @@ def test_feedback_written_as_markup_stays_text(new_page: NewPage) -> None:
     provider.get_by_role("button", name="发送答复").first.click()
     assert "已核对" in provider.locator(".notice").first.inner_text()
     assert dialogs == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/workspace/resources",
+        "/workspace/resources/new",
+        "/workspace/resources/psb.residents",
+        "/workspace/resources/psb.residents/versions/1",
+        "/workspace/feedback",
+        "/workspace/inbox",
+    ],
+)
+def test_the_provider_pages_fit_a_phone(new_page: NewPage, path: str) -> None:
+    phone = new_page()
+    sign_in(phone, "psb-admin")
+    phone.set_viewport_size({"width": 375, "height": 740})
+    phone.goto(path)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375, path  # tables scroll inside their box
+
+
+def test_the_registration_form_is_labelled_for_every_input(new_page: NewPage) -> None:
+    page = new_page()
+    sign_in(page, "civil-admin")
+    page.goto("/workspace/resources/new")
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('main input:not([type=hidden]), main select, main textarea')]
+              .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+              .map(e => e.name)"""
+    )
+    assert unlabelled == []
+    page.locator("#code").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "title_zh"  # keyboard order follows the form

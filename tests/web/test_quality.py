@@ -258,3 +258,12 @@ def test_the_operator_sees_that_an_engine_failed_not_what_it_quoted(demo: Platfo
     with demo.reading() as session:
         audited = lake.list_ingestions(session, as_(demo, "auditor"), status=None, limit=5).items
     assert audited[0].error == quoted
+
+
+def test_a_version_page_does_not_shadow_the_platform_version(demo_client: TestClient) -> None:
+    from sluice import __version__
+
+    page = as_user(demo_client, "psb-admin").get("/workspace/resources/psb.residents/versions/1", headers=PAGE).text
+    assert f'href="/static/sluice.css?v={__version__}"' in page
+    assert f"Sluice {__version__}</p>" in page
+    assert "ValidationReport(" not in page

@@ -49,7 +49,7 @@ def environment() -> Environment:
     env.filters.update(when=i18n.local_time, day=i18n.local_date, number=i18n.number, label=label, pick=pick, cell=cell)
     env.filters.update(filesize=i18n.file_size, took=i18n.duration)
     env.globals.update(
-        version=__version__,
+        app_version=__version__,  # not "version": pages pass data versions under that name
         html_lang=i18n.html_lang,
         locale=i18n.current,
         facet_title=facet_title,
