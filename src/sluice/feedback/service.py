@@ -3,6 +3,8 @@ answers it. The sender's contact is shown to that department only."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,7 +12,7 @@ from sluice.audit.log import record
 from sluice.catalog.models import Resource
 from sluice.catalog.queries import visible_to
 from sluice.db.session import now, settings_of
-from sluice.errors import Conflict, Forbidden, Invalid, NotFound
+from sluice.errors import Conflict, Forbidden, NotFound
 from sluice.feedback import permissions as can
 from sluice.feedback.models import Feedback
 from sluice.feedback.schemas import (
@@ -22,13 +24,11 @@ from sluice.feedback.schemas import (
     FeedbackStatus,
 )
 from sluice.identity.actor import Actor
-from sluice.identity.roles import Role
 from sluice.inbox.models import Notice
 from sluice.inbox.post import notify
-from sluice.pagination import Page, check_limit, decode_cursor, encode_cursor
+from sluice.pagination import Page, check_limit, decode_cursor, keyset_page
+from sluice.sharing.boxes import box_condition
 from sluice.usecase import use_case
-
-BOXES = ("to_me", "all")
 
 
 @use_case(can.can_give)
@@ -67,22 +67,25 @@ def list_feedback(
 ) -> Page[FeedbackPublic]:
     """``to_me``: about my department's datasets; ``all``: the manager's and the auditor's. Newest first."""
     check_limit(limit, settings_of(session).page_size_max)
-    query = select(Feedback, Resource.code).join(Resource, Resource.id == Feedback.resource_id)
-    if box == "to_me":
-        query = query.where(Feedback.provider_org_id == (actor.org_id if actor.org_id is not None else -1))
-    elif box == "all":
-        if not (actor.is_system or actor.has(Role.MANAGER) or actor.has(Role.AUDITOR)):
-            raise Forbidden("all feedback is for the manager and the auditor; see box=to_me", box=box)
-    else:
-        raise Invalid(f"no feedback box {box!r}; choose one of {', '.join(BOXES)}", field="box")
+    mine = box_condition(actor, box, own={"to_me": Feedback.provider_org_id}, overseen={"all": None}, what="feedback")
+    query = select(Feedback, Resource.code).join(Resource, Resource.id == Feedback.resource_id).where(mine)
     if status is not None:
         query = query.where(Feedback.status == status.value)
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(Feedback.id < after)
     rows = session.execute(query.order_by(Feedback.id.desc()).limit(limit + 1)).all()
-    items = [_public(actor, f, code) for f, code in rows[:limit]]
-    return Page(items=items, next=encode_cursor(items[-1].id) if len(rows) > limit else None)
+    return keyset_page([_Row(f, code) for f, code in rows], limit, lambda row: _public(actor, row.feedback, row.code))
+
+
+@dataclass(frozen=True)
+class _Row:
+    feedback: Feedback
+    code: str
+
+    @property
+    def id(self) -> int:
+        return self.feedback.id
 
 
 @use_case(can.can_answer)
