@@ -14,6 +14,9 @@ so that no browser test can slip past CI's SLUICE_REQUIRE_BROWSER.
 - ``page`` / ``new_page(locale="zh-CN")``: a page in a fresh context (no cookies, no storage) whose
   ``base_url`` is the live server, so ``page.goto("/healthz")`` works; actions and navigations time out
   after 10 s (``expect`` assertions keep Playwright's own 5 s).
+- ``expect(locator)``: Playwright's retrying assertions (imported when first used, so that collecting the tests
+  needs no Playwright). Assert on a page through these, never through ``is_visible()`` or ``inner_text()``
+  straight after a click: a click returns once its navigation has begun, not when the next page is there.
 - ``offsite_requests(page)``: start recording requests to any host but 127.0.0.1 ("nothing from the
   internet").
 
@@ -42,7 +45,8 @@ from sluice.api.app import create_app
 from sluice.platform import Platform
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, Request
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request
+    from playwright.sync_api._generated import LocatorAssertions  # the type expect() returns; not re-exported
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -58,6 +62,13 @@ CHROMIUM_ARGS = [
 LOCALE = "zh-CN"
 TIMEOUT_MS = 10_000
 LOCAL_HOST = "127.0.0.1"
+
+
+def expect(locator: Locator) -> LocatorAssertions:
+    """Playwright's ``expect`` for a locator: it retries until the page agrees or its 5 s run out."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
 
 
 class NewPage(Protocol):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.web.conftest import NewPage, offsite_requests
+from tests.web.conftest import NewPage, expect, offsite_requests
 from tests.web.test_browser_workspace import sign_in
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def test_a_clerk_registers_uploads_and_submits(new_page: NewPage) -> None:
     fill_field_row(page, 2, "registered_on", "登记日期", "Registered on", type="date")
     page.get_by_role("button", name="登记", exact=True).click()
     page.wait_for_url("**/workspace/resources/civil.adoptions?registered=1")
-    assert "草稿" in page.locator(".facts").inner_text()
+    expect(page.locator(".facts")).to_contain_text("草稿")
 
     page.set_input_files("#file", {"name": "adoptions.csv", "mimeType": "text/csv", "buffer": ROWS.encode()})
     page.get_by_label("记录不符合规则时").select_option("quarantine")
@@ -63,7 +63,7 @@ def test_a_clerk_registers_uploads_and_submits(new_page: NewPage) -> None:
 
     page.goto("/workspace/resources/civil.adoptions")
     page.get_by_role("button", name="提交审核").click()
-    assert "待审核" in page.locator(".facts").inner_text()
+    expect(page.locator(".facts")).to_contain_text("待审核")
     assert errors == []
     assert offsite == []
 
@@ -77,7 +77,7 @@ def test_a_failed_upload_says_why_on_the_same_page(new_page: NewPage) -> None:
     problem = page.get_by_role("alert")
     problem.wait_for()
     assert page.url.endswith("/workspace/resources/psb.population_stats")  # the same page, now saying why
-    assert "division_code" in problem.inner_text()  # names the fields the file lacks
+    expect(problem).to_contain_text("division_code")  # names the fields the file lacks
 
 
 def test_feedback_written_as_markup_stays_text(new_page: NewPage) -> None:
@@ -89,15 +89,15 @@ def test_feedback_written_as_markup_stays_text(new_page: NewPage) -> None:
     public.get_by_label("内容").fill(ATTACK)
     public.get_by_label("您的联系方式（可选）").fill("13800000000")
     public.get_by_role("button", name="发送").click()
-    assert "参考编号" in public.get_by_role("status").inner_text()
+    expect(public.get_by_role("status")).to_contain_text("参考编号")
 
     sign_in(provider, "psb-admin")
     provider.goto("/workspace/feedback")
-    assert ATTACK in provider.locator(".results").inner_text()  # shown as the text it is
+    expect(provider.locator(".results")).to_contain_text(ATTACK)  # shown as the text it is
     assert provider.title() != "owned"
     provider.get_by_label("答复").first.fill("已核对")
     provider.get_by_role("button", name="发送答复").first.click()
-    assert "已核对" in provider.locator(".notice").first.inner_text()
+    expect(provider.locator(".notice").first).to_contain_text("已核对")
     assert dialogs == []
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.web.conftest import NewPage, offsite_requests
+from tests.web.conftest import NewPage, expect, offsite_requests
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -28,7 +28,7 @@ def test_the_public_finds_population_data_previews_and_downloads_it(page: Page) 
     assert page.locator(".count-line").inner_text().startswith(tuple("0123456789"))
     page.get_by_role("link", name="户籍人口统计（按区县、性别、年龄段）").click()
     page.wait_for_url(f"**/datasets/{POPULATION}")
-    assert page.get_by_role("heading", level=1).inner_text() == "户籍人口统计（按区县、性别、年龄段）"
+    expect(page.get_by_role("heading", level=1)).to_have_text("户籍人口统计（按区县、性别、年龄段）")
 
     preview = page.locator("#preview table")
     headers = preview.locator("thead th").all_inner_texts()
@@ -51,34 +51,34 @@ def test_the_public_finds_population_data_previews_and_downloads_it(page: Page) 
 def test_the_language_switch_changes_every_word_and_sticks(page: Page) -> None:
     page.goto(f"/datasets/{POPULATION}")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
-    assert page.get_by_role("heading", name="信息项").is_visible()
+    expect(page.get_by_role("heading", name="信息项")).to_be_visible()
     page.get_by_role("link", name="English").click()
     page.wait_for_url("**lang=en")
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.get_by_role("heading", level=1).inner_text() == "Registered population by district, sex and age group"
-    assert page.get_by_role("heading", name="Fields").is_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Registered population by district, sex and age group")
+    expect(page.get_by_role("heading", name="Fields")).to_be_visible()
     page.get_by_role("link", name="Datasets", exact=True).first.click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Datasets"  # the cookie keeps English
+    expect(page.get_by_role("heading", level=1)).to_have_text("Datasets")  # the cookie keeps English
     page.get_by_role("link", name="中文").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "数据目录"
+    expect(page.get_by_role("heading", level=1)).to_have_text("数据目录")
 
 
 def test_an_analyst_signs_in_sees_shared_data_and_signs_out(page: Page) -> None:
     page.goto("/datasets/psb.residents")
-    assert page.get_by_role("heading", level=1).inner_text() == "未找到"  # not for the public
+    expect(page.get_by_role("heading", level=1)).to_have_text("未找到")  # not for the public
     page.get_by_role("link", name="登录").first.click()
     page.get_by_label("用户名").fill("civil-analyst")
     page.get_by_label("密码").fill("sluice-demo")
     page.get_by_role("button", name="登录").click()
     page.goto("/datasets/psb.residents")
-    assert page.get_by_role("heading", level=1).inner_text() == "人口基础信息"
-    assert "civil-analyst" in page.locator("header").inner_text()
+    expect(page.get_by_role("heading", level=1)).to_have_text("人口基础信息")
+    expect(page.locator("header")).to_contain_text("civil-analyst")
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["sluice_session"]["httpOnly"]
     assert cookies["sluice_session"]["sameSite"] == "Lax"
     page.get_by_role("button", name="退出").click()
     page.goto("/datasets/psb.residents")
-    assert page.get_by_role("heading", level=1).inner_text() == "未找到"
+    expect(page.get_by_role("heading", level=1)).to_have_text("未找到")
 
 
 def test_a_wrong_password_says_so_and_keeps_the_username(page: Page) -> None:
@@ -86,7 +86,7 @@ def test_a_wrong_password_says_so_and_keeps_the_username(page: Page) -> None:
     page.get_by_label("用户名").fill("civil-analyst")
     page.get_by_label("密码").fill("wrong")
     page.get_by_role("button", name="登录").click()
-    assert "用户名或密码错误" in page.get_by_role("alert").inner_text()
+    expect(page.get_by_role("alert")).to_contain_text("用户名或密码错误")
     assert page.get_by_label("用户名").input_value() == "civil-analyst"
 
 
@@ -101,7 +101,7 @@ def test_a_form_posted_from_another_site_is_refused(new_page: NewPage, live_serv
     )
     with victim.expect_navigation():
         victim.evaluate("document.getElementById('forged').submit()")
-    assert victim.get_by_role("heading", level=1).inner_text() == "无权访问"
+    expect(victim.get_by_role("heading", level=1)).to_have_text("无权访问")
     assert "sluice_session" not in {c["name"] for c in victim.context.cookies()}
 
 

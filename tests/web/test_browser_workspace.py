@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.web.conftest import NewPage, offsite_requests
+from tests.web.conftest import NewPage, expect, offsite_requests
 
 if TYPE_CHECKING:
     from playwright.sync_api import Dialog, Page
@@ -44,7 +44,7 @@ def test_apply_approve_countersign_accept_and_preview(new_page: NewPage) -> None
     offsite = offsite_requests(consumer.context)
     sign_in(consumer, "tax-analyst")
     application = file_application(consumer)
-    assert "等待答复" in consumer.locator(".meta").inner_text()
+    expect(consumer.locator(".meta")).to_contain_text("等待答复")
 
     sign_in(provider, "civil-admin")
     provider.goto("/workspace")
@@ -52,19 +52,19 @@ def test_apply_approve_countersign_accept_and_preview(new_page: NewPage) -> None
     assert provider.url == application
     provider.locator("input[name=fields][value=registered_on]").uncheck()  # narrow: two of the three fields
     provider.get_by_role("button", name="同意", exact=True).click()
-    assert "等待会签" in provider.locator(".meta").inner_text()
+    expect(provider.locator(".meta")).to_contain_text("等待会签")
 
     sign_in(manager, "manager")
     manager.goto("/workspace")  # a manager lands on the countersignature queue
     manager.get_by_role("link", name="婚姻登记信息").first.click()
     manager.get_by_role("button", name="会签", exact=True).click()
-    assert "已批准" in manager.locator(".meta").inner_text()
+    expect(manager.locator(".meta")).to_contain_text("已批准")
 
     consumer.goto("/workspace/grants")
     row = consumer.locator("tr", has_text=PURPOSE)
-    assert "待确认" in row.inner_text()  # narrowed: offered until the consumer accepts
+    expect(row).to_contain_text("待确认")  # narrowed: offered until the consumer accepts
     row.get_by_role("button", name="接受", exact=True).click()
-    assert "有效" in consumer.locator("tr", has_text=PURPOSE).inner_text()
+    expect(consumer.locator("tr", has_text=PURPOSE)).to_contain_text("有效")
     consumer.locator("tr", has_text=PURPOSE).get_by_role("link", name="civil.marriages").click()
     headers = consumer.locator("#preview thead th").all_inner_texts()
     assert headers == ["registration_no", "kind"]
@@ -90,7 +90,7 @@ def test_a_refusal_reason_written_as_markup_stays_text(new_page: NewPage) -> Non
     consumer.on("dialog", noted)
     provider.get_by_role("button", name="不予同意").click()
     consumer.goto(application)
-    assert hostile in consumer.locator(".facts").inner_text()  # shown as the text it is
+    expect(consumer.locator(".facts")).to_contain_text(hostile)  # shown as the text it is
     assert consumer.title() != "pwned"
     assert consumer.locator(".facts img").count() == 0
     assert dialogs == []
