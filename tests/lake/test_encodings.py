@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from sluice.errors import Invalid
 from sluice.identity.actor import Actor
+from sluice.lake.encoding import detect_and_decode
 from sluice.lake.ingestion import ingest
 from sluice.lake.schemas import IngestOptions, VersionStatus
 from sluice.platform import Platform
@@ -18,6 +20,7 @@ from tests.lake.conftest import (
     RESIDENTS,
     assert_serving_unchanged,
     lake_folders,
+    make_id,
     read_parquet,
     resident,
     stored_versions,
@@ -61,6 +64,47 @@ def test_each_encoding_loads_the_same_rows(
     assert [(r["id_number"], r["name"], r["address"]) for r in published] == sorted(
         (r["id_number"], r["name"], r["address"]) for r in ROWS
     )
+
+
+def _many(count: int, **changes: str) -> list[dict[str, str]]:
+    """``count`` residents with distinct valid identity numbers: more than the first mebibyte holds."""
+    born = [(date(1950, 1, 1) + timedelta(days=k // 1000)).strftime("%Y%m%d") for k in range(count)]
+    return [resident(make_id(k % 1000, born[k]), **changes) for k in range(count)]
+
+
+def test_gb18030_after_a_mebibyte_of_ascii_is_still_found(
+    demo: Platform, as_user: Callable[[str], Actor], tmp_path: Path
+) -> None:
+    # The reader is trusted with UTF-8 past the first mebibyte; when it meets GB18030 there, the whole check runs.
+    plain = _many(16_000, name="Zhang San", address="No. 1 Jianguo Road")
+    chinese = [resident(GOOD_IDS[2], "张三")]  # 张 in GBK (D5 C5) is no UTF-8 sequence: the first byte fails
+    source = tmp_path / "residents.csv"
+    head = (HEADER_LINE + "".join(line(r) for r in plain)).encode("ascii")
+    assert len(head) > 1 << 20
+    source.write_bytes(head + "".join(line(r) for r in chinese).encode("gb18030"))
+    assert not detect_and_decode(source, tmp_path, reader_checks_utf8=True).verified  # the reader must find it
+
+    version = ingest(demo, as_user("psb-admin"), code=RESIDENTS, source=source)
+
+    assert version.report is not None
+    assert version.report.encoding == "gb18030"
+    assert version.rows == len(plain) + 1
+    data = stored_versions(demo, RESIDENTS)[version.number].data
+    assert data is not None
+    assert {r["name"] for r in read_parquet(data)} == {"Zhang San", "张三"}
+
+
+def test_gbk_past_the_first_mebibyte_of_utf8_is_refused_naming_line_and_byte(
+    demo: Platform, as_user: Callable[[str], Actor], tmp_path: Path
+) -> None:
+    head = (HEADER_LINE + "".join(line(r) for r in _many(14_000))).encode("utf-8")
+    assert len(head) > 1 << 20
+    source = tmp_path / "mixed.csv"
+    source.write_bytes(head + line(ROWS[1]).encode("gbk"))
+    assert not detect_and_decode(source, tmp_path, reader_checks_utf8=True).verified  # the reader must find it
+    first_bad = len(head) + len(f"{GOOD_IDS[1]},")
+
+    _refused_without_trace(demo, as_user("psb-admin"), source, 14_002, first_bad, "utf-8")
 
 
 def test_a_declared_encoding_is_used_as_given(demo: Platform, as_user: Callable[[str], Actor], tmp_path: Path) -> None:

@@ -59,38 +59,43 @@ def typed_value(column: str, field: FieldSpec) -> exp.Expr:
     return exp.TryCast(this=value, to=exp.DataType.build(SQL_TYPES[field.type], dialect=DIALECT))
 
 
-def build_rules(
-    fields: list[FieldSpec], columns: dict[str, str], validators: dict[str, Validator]
-) -> list[tuple[Rule, exp.Expr]]:
-    """Each rule with its per-row condition (TRUE: the row breaks it). ``columns``: field → file column."""
+def text_name(index: int) -> str:
+    """The column of the prepared rows holding field ``index``'s text (its typed value is under its own name)."""
+    return f"_text_{index}"
+
+
+def build_rules(fields: list[FieldSpec], validators: dict[str, Validator]) -> list[tuple[Rule, exp.Expr]]:
+    """Each field rule with its per-row condition (TRUE: the row breaks it), over the prepared rows: the text of
+    field ``i`` in ``text_name(i)``, its typed value under the field's name. The column an example shows is
+    filled in by ``check``."""
     rules: list[tuple[Rule, exp.Expr]] = []
     for index, field in enumerate(fields):
-        column = columns[field.name]
-        value = text_value(column, field)
+        text = col(text_name(index))
+        typed = col(field.name)
         if field.type is not FieldType.STRING:
             cast_fails = exp.and_(
-                exp.Not(this=exp.Is(this=value.copy(), expression=exp.null())),
-                exp.Is(this=typed_value(column, field), expression=exp.null()),
+                exp.Not(this=exp.Is(this=text.copy(), expression=exp.null())),
+                exp.Is(this=typed.copy(), expression=exp.null()),
             )
             rules.append(
                 (
-                    Rule("type", field.name, column, f"{field.name}: not a valid {field.type.value}", f"type_{index}"),
+                    Rule("type", field.name, None, f"{field.name}: not a valid {field.type.value}", f"type_{index}"),
                     cast_fails,
                 )
             )
         if not field.nullable or field.primary_key:
             rules.append(
                 (
-                    Rule("required", field.name, column, f"{field.name}: a value is required", f"required_{index}"),
-                    exp.Is(this=value.copy(), expression=exp.null()),
+                    Rule("required", field.name, None, f"{field.name}: a value is required", f"required_{index}"),
+                    exp.Is(this=text.copy(), expression=exp.null()),
                 )
             )
         validator = validators.get(field.name)
         if validator is not None:
-            present = exp.Not(this=exp.Is(this=typed_value(column, field), expression=exp.null()))
-            broken = exp.and_(present, exp.Not(this=validator.sql(value.copy())))  # a bad type is reported once
+            present = exp.Not(this=exp.Is(this=typed.copy(), expression=exp.null()))
+            broken = exp.and_(present, exp.Not(this=validator.sql(text.copy())))  # a bad type is reported once
             message = f"{field.name}: does not meet the data element {field.data_element}"
-            rules.append((Rule("element", field.name, column, message, f"element_{index}"), broken))
+            rules.append((Rule("element", field.name, None, message, f"element_{index}"), broken))
     return rules
 
 
@@ -101,8 +106,20 @@ def check(
     validators: dict[str, Validator],
     base: Path | None,
 ) -> list[Rule]:
-    """Create ``checked`` (typed values, record number, one flag per rule, ``_bad``); return the rules."""
-    rules = build_rules(fields, columns, validators)
+    """Create ``checked`` (typed values, record number, one flag per rule, ``_bad``); return the rules.
+
+    Two steps in one statement: the prepared rows compute each field's text and typed value once (and the key
+    checks' joins), and the rules read those columns, so no cast or trim is repeated per rule."""
+    rules = [
+        (Rule(r.name, r.field, columns[r.field] if r.field else None, r.message, r.flag), cond)
+        for r, cond in build_rules(fields, validators)
+    ]
+    prepared: list[exp.Expr] = [
+        exp.Add(this=exp.column("rowid", table=ident(STAGED)), expression=exp.Literal.number(1)).as_(ROW)
+    ]
+    for index, field in enumerate(fields):
+        prepared.append(text_value(columns[field.name], field).as_(text_name(index)))
+        prepared.append(typed_value(columns[field.name], field).as_(field.name))
     keys = [f for f in fields if f.primary_key]
     joins: list[exp.Expr] = []
     if keys:
@@ -119,6 +136,7 @@ def check(
         joins.append(
             exp.Join(this=exp.Subquery(this=dup, alias=exp.TableAlias(this=ident("dups"))), on=on, kind="LEFT")
         )
+        prepared.append(col("_dup", "dups").as_("_dup"))
         key_names = ", ".join(k.name for k in keys)
         rules.append(
             (
@@ -129,7 +147,7 @@ def check(
                     f"the key ({key_names}) is not unique in the file",
                     "unique_file",
                 ),
-                exp.Is(this=col("_dup", "dups"), expression=exp.null()).not_(),
+                exp.Is(this=col("_dup"), expression=exp.null()).not_(),
             )
         )
         if base is not None:
@@ -150,6 +168,7 @@ def check(
                     this=exp.Subquery(this=prior, alias=exp.TableAlias(this=ident("prior"))), on=on_old, kind="LEFT"
                 )
             )
+            prepared.append(col("_old", "prior").as_("_old"))
             rules.append(
                 (
                     Rule(
@@ -159,20 +178,17 @@ def check(
                         f"the key ({key_names}) is already in the base version",
                         "unique_base",
                     ),
-                    exp.Is(this=col("_old", "prior"), expression=exp.null()).not_(),
+                    exp.Is(this=col("_old"), expression=exp.null()).not_(),
                 )
             )
-    flags = [cond.as_(rule.flag) for rule, cond in rules]
-    any_bad = exp.or_(*[col(rule.flag) for rule, _ in rules]) if rules else exp.false()
-    inner = exp.select(
-        exp.Add(this=exp.column("rowid", table=ident(STAGED)), expression=exp.Literal.number(1)).as_(ROW),
-        *[typed_value(columns[f.name], f).as_(f.name) for f in fields],
-        *flags,
-    ).from_(STAGED)
+    inner = exp.select(*prepared).from_(STAGED)
     for join in joins:
         inner = inner.join(join)
+    flagged = exp.select(col(ROW), *[col(f.name) for f in fields], *[cond.as_(rule.flag) for rule, cond in rules])
+    flagged = flagged.from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=ident("prepared"))))
+    any_bad = exp.or_(*[col(rule.flag) for rule, _ in rules]) if rules else exp.false()
     outer = exp.select(exp.Star(), any_bad.as_("_bad")).from_(
-        exp.Subquery(this=inner, alias=exp.TableAlias(this=ident("t")))
+        exp.Subquery(this=flagged, alias=exp.TableAlias(this=ident("t")))
     )
     con.execute(f"CREATE TABLE {CHECKED} AS {outer.sql(dialect=DIALECT)}")
     return [rule for rule, _ in rules]
