@@ -10,7 +10,7 @@ from sqlglot import parse_one
 from sluice.demo.grants import MARRIAGE_CHECK
 from sluice.gateway.masks import DIALECTS
 from sluice.gateway.plans import PLANS
-from sluice.gateway.shapes import NONCE, shape_of
+from sluice.gateway.shapes import NONCE, SKELETONS, Shape, parsed_shape, shape_of
 from sluice.platform import Platform
 from tests.gateway.test_query import ask
 
@@ -53,3 +53,47 @@ def test_every_lookup_shares_one_plan_and_answers_its_own_value(demo: Platform) 
         assert [name, born] in got.rows
         assert all(row == [name, born] for row in got.rows)
     assert len(PLANS._plans) == 1
+
+
+def _parsed_now(sql: str) -> Shape:
+    return parsed_shape.__wrapped__(sql)  # parsed afresh, past every cache
+
+
+def test_a_lookup_like_one_before_is_not_parsed_again_and_carries_its_own_value_and_digest() -> None:
+    SKELETONS.clear()
+    first = "SELECT name FROM psb.residents WHERE id_number = '110105194912310021' AND gender IN ('1', 2) LIMIT 5"
+    shape_of(first)
+    parses = parsed_shape.cache_info().misses
+    second = "SELECT name FROM psb.residents WHERE id_number = '440305198811110016' AND gender IN ('2', 1) LIMIT 5"
+    reused = shape_of(second)
+    assert parsed_shape.cache_info().misses == parses  # found by its skeleton
+    fresh = _parsed_now(second)
+    assert reused.values == fresh.values
+    assert [v.name for v in reused.values] == ["440305198811110016", "2", "1"]
+    assert reused.digest == fresh.digest  # the audit names the query exactly as parsing would
+    assert reused.template == fresh.template
+
+
+def test_a_skeleton_is_not_reused_when_a_value_outside_the_comparisons_differs() -> None:
+    SKELETONS.clear()
+    shape_of("SELECT name FROM psb.residents WHERE gender = '1' ORDER BY 1 LIMIT 5")
+    other = shape_of("SELECT name FROM psb.residents WHERE gender = '2' ORDER BY 2 LIMIT 500")
+    assert "ORDER BY 2 LIMIT 500" in other.template
+    assert [v.name for v in other.values] == ["2"]
+
+
+def test_a_quote_in_a_value_stays_inside_it_when_the_skeleton_is_reused() -> None:
+    SKELETONS.clear()
+    shape_of("SELECT name FROM psb.residents WHERE name = 'a'")
+    hostile = "SELECT name FROM psb.residents WHERE name = 'x'' OR 1=1 --'"
+    reused = shape_of(hostile)
+    assert [v.name for v in reused.values] == ["x' OR 1=1 --"]
+    assert reused.digest == _parsed_now(hostile).digest
+
+
+def test_a_query_with_comments_is_always_parsed() -> None:
+    SKELETONS.clear()
+    shape_of("SELECT name FROM psb.residents WHERE name = 'a' /* one */")
+    parses = parsed_shape.cache_info().misses
+    shape_of("SELECT name FROM psb.residents WHERE name = 'b' /* one */")
+    assert parsed_shape.cache_info().misses == parses + 1
