@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
+from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select, true
+from sqlalchemy.orm import Session, lazyload
 
 from sluice.catalog.models import DataElement, Resource, ResourceField, ResourceRevision
 from sluice.catalog.schemas import ResourceDescription, ReuseHint
@@ -21,15 +24,52 @@ from sluice.identity.roles import OrgKind, Role
 PUBLIC_OPEN_TYPES = (OpenType.OPEN.value, OpenType.CONDITIONAL.value)
 
 
+Visibility = Literal["all", "department", "public"]
+
+
 def visible_to(actor: Actor) -> ColumnElement[bool]:
     """Which resources an actor may see: published ones (only open ones for the public and enterprises)
     and, always, its own organisation's."""
-    if actor.is_system or actor.has(Role.MANAGER):
-        return true()
     own = Resource.org_id == actor.org_id if actor.org_id is not None else false()
+    return _visible(_visibility(actor), own)
+
+
+def visible_named(session: Session, actor: Actor, codes: Collection[str]) -> dict[str, Resource]:
+    """The resources named ``codes`` that ``actor`` may see, by code: rows alone, without their tags and
+    formats, in one read whose statement is built once per kind of actor (the gateway asks at every call)."""
+    rows = session.scalars(
+        _visible_named(_visibility(actor)),
+        {"codes": sorted(codes), "org_id": actor.org_id if actor.org_id is not None else -1},  # ids are > 0
+    ).all()
+    return {resource.code: resource for resource in rows}
+
+
+def _visibility(actor: Actor) -> Visibility:
+    if actor.is_system or actor.has(Role.MANAGER):
+        return "all"
     if actor.org_kind in (OrgKind.DEPARTMENT, OrgKind.PLATFORM):
+        return "department"
+    return "public"
+
+
+def _visible(visibility: Visibility, own: ColumnElement[bool]) -> ColumnElement[bool]:
+    if visibility == "all":
+        return true()
+    if visibility == "department":
         return or_(Resource.visible, own)
     return or_(and_(Resource.visible, Resource.open_type.in_(PUBLIC_OPEN_TYPES)), own)
+
+
+@functools.cache
+def _visible_named(visibility: Visibility) -> Select[Resource]:
+    return (
+        select(Resource)
+        .where(
+            Resource.code.in_(bindparam("codes", expanding=True)),
+            _visible(visibility, Resource.org_id == bindparam("org_id")),
+        )
+        .options(lazyload(Resource.tags), lazyload(Resource.formats))
+    )
 
 
 def find_resource(session: Session, code: str) -> Resource:

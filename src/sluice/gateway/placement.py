@@ -5,6 +5,7 @@ resource's fields by name, whatever the source calls its columns.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 from sqlglot import exp
 
@@ -56,13 +57,7 @@ class Placement:
 def place(
     session: Session, resource: Resource, fields: dict[str, FieldType], lake_dir: Path, key: tuple[str, ...] = ()
 ) -> Placement:
-    source, assigned = session.execute(  # both in one read: a query asks this at every call
-        select(LinkedSource, ServingEngine.engine)
-        .select_from(Resource)
-        .outerjoin(LinkedSource, LinkedSource.resource_id == Resource.id)
-        .outerjoin(ServingEngine, ServingEngine.resource_id == Resource.id)
-        .where(Resource.id == resource.id)
-    ).one()
+    source, assigned = session.execute(_source_and_engine(), {"resource_id": resource.id}).one()
     if source is not None:
         return _linked(source, fields)
     version = serving_version(session, resource.id)
@@ -76,7 +71,19 @@ def place(
         key=key,
     )
     kind = EngineKind.SPARK if assigned == EngineKind.SPARK else EngineKind.DUCKDB
-    return Placement(exp.to_table(table.name), Target(kind, tables=(table,)))
+    return Placement(exp.Table(this=exp.to_identifier(table.name)), Target(kind, tables=(table,)))
+
+
+@functools.cache
+def _source_and_engine() -> Select[LinkedSource, str]:
+    # Both in one read, built once: a query asks this at every call.
+    return (
+        select(LinkedSource, ServingEngine.engine)
+        .select_from(Resource)
+        .outerjoin(LinkedSource, LinkedSource.resource_id == Resource.id)
+        .outerjoin(ServingEngine, ServingEngine.resource_id == Resource.id)
+        .where(Resource.id == bindparam("resource_id"))
+    )
 
 
 def _linked(source: LinkedSource, fields: dict[str, FieldType]) -> Placement:

@@ -4,18 +4,19 @@ rewrite), then, after the engine ran with no transaction open, record the delive
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import Select, Update, bindparam, select, update
+from sqlalchemy.orm import Session
 from sqlglot import exp, parse_one
 
 from sluice.audit.log import record
 from sluice.catalog.models import Resource
-from sluice.catalog.queries import serving_description, visible_to
+from sluice.catalog.queries import serving_description, visible_named
 from sluice.catalog.schemas import ResourceDescription
 from sluice.catalog.vocab import SQL_TYPES, Grade, OpenType, SharingType
 from sluice.db.session import now, settings_of, signer_of
@@ -148,14 +149,9 @@ def record_delivery(
 ) -> Receipt:
     """One audit event per delivered answer — who, under which grants, what was touched, what was returned —
     and the signed receipt naming it."""
-    counts = {"use_count": Resource.use_count + 1}
-    if authorised.delivery is Delivery.DOWNLOAD:
-        counts["download_count"] = Resource.download_count + 1
-    session.execute(update(Resource).where(Resource.code.in_(authorised.resources)).values(counts))
+    session.execute(_count_use(authorised.delivery is Delivery.DOWNLOAD), {"codes": authorised.resources})
     if authorised.count_on_delivery:
-        session.execute(
-            update(Grant).where(Grant.id.in_(authorised.count_on_delivery)).values(calls_used=Grant.calls_used + 1)
-        )
+        session.execute(_count_calls(), {"ids": list(authorised.count_on_delivery)})
     event = record(
         session,
         actor,
@@ -271,12 +267,7 @@ def _view_for(
 def _visible_resources(session: Session, actor: Actor, codes: set[str]) -> dict[str, Resource]:
     """The named resources the caller may see, in one read, as rows alone (a query is answered without their
     tags and formats)."""
-    rows = session.scalars(
-        select(Resource)
-        .where(Resource.code.in_(sorted(codes)), visible_to(actor))
-        .options(lazyload(Resource.tags), lazyload(Resource.formats))
-    ).all()
-    return {resource.code: resource for resource in rows}
+    return visible_named(session, actor, codes)
 
 
 def _together(target: Target | None, placed: Target, code: str, views: dict[str, GrantedView]) -> Target:
@@ -315,10 +306,7 @@ def _active_grant(
     otherwise a refusal saying what is missing."""
     at = now(session)
     candidates = session.scalars(
-        select(Grant).where(
-            Grant.resource_id == resource.id,
-            Grant.assignee_org_id == (actor.org_id if actor.org_id is not None else -1),
-        )
+        _grants_of(), {"resource_id": resource.id, "org_id": actor.org_id if actor.org_id is not None else -1}
     ).all()
     live = [g for g in candidates if g.status == "active" and g.valid_from <= at < g.valid_until]
     wanted = " ".join(purpose.split()).casefold()
@@ -378,3 +366,28 @@ def _reserve_call(session: Session, grant: Grant, code: str) -> None:
 
 def _condition(text: str) -> exp.Expr:
     return parse_one(text, dialect=DIALECT)
+
+
+@functools.cache
+def _grants_of() -> Select[Grant]:
+    """An organisation's grants for a resource: built once, asked at every call."""
+    return select(Grant).where(
+        Grant.resource_id == bindparam("resource_id"), Grant.assignee_org_id == bindparam("org_id")
+    )
+
+
+@functools.cache
+def _count_use(download: bool) -> Update:
+    """One more use (and download) of each resource named ``codes``: built once, run at every delivery."""
+    counts = {"use_count": Resource.use_count + 1}
+    if download:
+        counts["download_count"] = Resource.download_count + 1
+    statement = update(Resource).where(Resource.code.in_(bindparam("codes", expanding=True))).values(counts)
+    return statement.execution_options(synchronize_session=False)  # nothing in the session reads the counters
+
+
+@functools.cache
+def _count_calls() -> Update:
+    """One more call of each grant with an id in ``ids`` (unmetered grants, counted when answered)."""
+    statement = update(Grant).where(Grant.id.in_(bindparam("ids", expanding=True)))
+    return statement.values(calls_used=Grant.calls_used + 1).execution_options(synchronize_session=False)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from sluice.lake.models import Version
@@ -14,12 +15,18 @@ from sluice.lake.storage import DATA_FILE
 
 def serving_version(session: Session, resource_id: int) -> Version | None:
     """The newest published version: the one every read of the resource is answered from."""
-    return session.scalars(
+    return session.scalars(_serving_version(), {"resource_id": resource_id}).first()
+
+
+@functools.cache
+def _serving_version() -> Select[Version]:
+    # Built once (the gateway asks at every call; building a statement costs more than running it).
+    return (
         select(Version)
-        .where(Version.resource_id == resource_id, Version.status == VersionStatus.PUBLISHED.value)
+        .where(Version.resource_id == bindparam("resource_id"), Version.status == VersionStatus.PUBLISHED.value)
         .order_by(Version.number.desc())
         .limit(1)
-    ).first()
+    )
 
 
 def data_file(lake_dir: Path, version: Version) -> Path:
