@@ -143,6 +143,8 @@ def engine_for(target: Target, settings: Settings) -> Engine:
 
 def answer(engine: Engine, sql: str, limits: Limits) -> Answer:
     """The whole (capped) answer as Python rows, for JSON."""
+    if isinstance(engine, DuckDBEngine):
+        return engine.rows(sql, limits)  # DuckDB's own rows: no round trip through Arrow for a few rows of JSON
     batches = list(engine.batches(sql, limits))
     rows: list[tuple[Any, ...]] = []
     columns: list[str] = []
@@ -282,9 +284,7 @@ class DuckDBEngine:
 
     def batches(self, sql: str, limits: Limits) -> Iterator[pa.RecordBatch]:
         con = self._cursor(limits)
-        watchdog = Watchdog(limits.seconds, con.interrupt)
-        watchdog.start()
-        try:
+        with _guarded(con, limits):
             reader = con.sql(_at_most(sql, limits.row_cap + 1)).to_arrow_reader(BATCH_ROWS)
             empty = True
             for batch in reader:
@@ -292,23 +292,16 @@ class DuckDBEngine:
                 yield batch
             if empty:  # the columns still count: a CSV of no rows has its header
                 yield pa.RecordBatch.from_pylist([], schema=reader.schema)
-        except duckdb.InterruptException:
-            raise _too_slow(limits) from None
-        except duckdb.OutOfMemoryException:
-            raise Exhausted(
-                f"the query needs more than the {limits.memory} of memory a query may use; aggregate or narrow it"
-            ) from None
-        except (duckdb.Error, pa.ArrowException) as exc:  # errors while streaming arrive through Arrow
-            if watchdog.fired:
-                raise _too_slow(limits) from None
-            if "out of memory" in str(exc).lower():
-                raise Exhausted(
-                    f"the query needs more than the {limits.memory} of memory a query may use; aggregate or narrow it"
-                ) from None
-            raise Invalid(f"the query failed: {_first_line(exc)}") from None
-        finally:
-            watchdog.stop()
-            con.close()
+
+    def rows(self, sql: str, limits: Limits) -> Answer:
+        """The capped answer as Python rows, fetched by DuckDB itself (a point lookup answers in about half the
+        time it takes through an Arrow reader: one statement planned once, no Arrow conversion)."""
+        con = self._cursor(limits)
+        with _guarded(con, limits):
+            result = con.execute(_at_most(sql, limits.row_cap + 1))
+            columns = [column[0] for column in result.description or []]
+            rows = result.fetchall()
+        return Answer(columns=columns, rows=rows[: limits.row_cap], truncated=len(rows) > limits.row_cap)
 
     def copy_to(self, sql: str, limits: Limits, fmt: str, path: Path) -> int:
         """Write the answer (at most ``row_cap`` rows) straight to ``path`` inside the lake with DuckDB's own
@@ -604,6 +597,33 @@ def _unique(columns: list[str]) -> list[str]:
         seen[name] = count + 1
         names.append(name if count == 0 else f"{name}_{count}")
     return names
+
+
+@contextlib.contextmanager
+def _guarded(con: duckdb.DuckDBPyConnection, limits: Limits) -> Iterator[None]:
+    """Run DuckDB work on ``con`` under the time limit (a watchdog interrupts it), turning its failures into
+    the gateway's errors; close ``con`` after."""
+    watchdog = Watchdog(limits.seconds, con.interrupt)
+    watchdog.start()
+    try:
+        yield
+    except duckdb.InterruptException:
+        raise _too_slow(limits) from None
+    except duckdb.OutOfMemoryException:
+        raise Exhausted(
+            f"the query needs more than the {limits.memory} of memory a query may use; aggregate or narrow it"
+        ) from None
+    except (duckdb.Error, pa.ArrowException) as exc:  # errors while streaming arrive through Arrow
+        if watchdog.fired:
+            raise _too_slow(limits) from None
+        if "out of memory" in str(exc).lower():
+            raise Exhausted(
+                f"the query needs more than the {limits.memory} of memory a query may use; aggregate or narrow it"
+            ) from None
+        raise Invalid(f"the query failed: {_first_line(exc)}") from None
+    finally:
+        watchdog.stop()
+        con.close()
 
 
 def _too_slow(limits: Limits) -> Exhausted:
