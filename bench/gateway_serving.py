@@ -804,7 +804,7 @@ def report(setup: InProcess, http: OverHttp, peer: tuple[Load, Download] | None,
         ("overhead = authorise + record", "overhead"),
         ("the rest: engine (the locked DuckDB), JSON, digest", "rest"),
         ("querying.query, the whole", "query"),
-        ("fields_for (the /rows route only; a read)", "fields_for"),
+        ("fields_for (the /rows route only; run apart here, in its authorisation there)", "fields_for"),
     ):
         line(label, f"{p(setup.steps[name], 0.5):7.2f} / {p(setup.steps[name], 0.99):7.2f}")
     line("raw DuckDB lookup (one connection kept)", f"{p(setup.raw, 0.5):7.2f} / {p(setup.raw, 0.99):7.2f}")

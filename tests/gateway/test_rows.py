@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from sluice.demo.grants import MARRIAGE_CHECK
+from sluice.audit.models import AuditEvent
+from sluice.demo.grants import MARRIAGE_CHECK, MARRIAGE_GRANT
+from sluice.gateway.models import Grant
 from sluice.platform import Platform
 from tests.conftest import bearer
 
@@ -87,3 +90,22 @@ def test_pages_of_a_resource_whose_key_you_see_whole_are_ordered_by_the_key(
     ]:
         by_status.setdefault(row[status], []).append(row[key])
     assert all(codes == sorted(codes) for codes in by_status.values())  # ties broken by the key alone
+
+
+def test_a_page_the_gateway_refuses_is_audited_and_one_it_answers_uses_one_call(
+    demo: Platform, demo_client: TestClient
+) -> None:
+    headers = bearer(demo, "civil-analyst")
+    params = {"purpose": MARRIAGE_CHECK, "_size": "5"}
+    with demo.transaction() as session:
+        grant = session.scalars(select(Grant).where(MARRIAGE_GRANT)).one()
+        grant.quota = grant.calls_used + 1  # one call left
+    assert demo_client.get(ROWS.format("psb.residents"), params=params, headers=headers).status_code == 200
+    refused = demo_client.get(ROWS.format("psb.residents"), params=params, headers=headers)
+    assert refused.status_code == 429, refused.text
+    assert "quota" in refused.json()["error"]["message"]
+    with demo.reading() as session:
+        used = session.scalars(select(Grant).where(MARRIAGE_GRANT)).one()
+        refusals = session.scalars(select(AuditEvent).where(AuditEvent.action == "gateway.refuse")).all()
+    assert used.calls_used == used.quota  # the answered page took the last call, the refused one none
+    assert len(refusals) == 1

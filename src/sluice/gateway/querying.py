@@ -49,8 +49,15 @@ def query(platform: Platform, actor: Actor, request: QueryRequest) -> QueryResul
     row_cap = request.limit or JSON_DEFAULT_ROWS
     if row_cap > JSON_MAX_ROWS:
         raise Invalid(f"a JSON answer holds at most {JSON_MAX_ROWS} rows; ask for csv, parquet or arrow", field="limit")
-    settings = platform.settings
     authorised = _authorise(platform, actor, request, Delivery.QUERY)
+    return _answered(platform, actor, request, authorised, row_cap)
+
+
+def _answered(
+    platform: Platform, actor: Actor, request: QueryRequest, authorised: service.Authorised, row_cap: int
+) -> QueryResult:
+    """Run an authorised query in its engine (no transaction open), then record its delivery."""
+    settings = platform.settings
     started = time.perf_counter()
     try:
         engine = engines.engine_for(authorised.target, settings)
@@ -127,10 +134,19 @@ class RowsPage(BaseModel):
 def rows_page(platform: Platform, actor: Actor, code: str, params: Mapping[str, str]) -> RowsPage:
     """One page of rows (Datasette-style filters, keyset paging; ``gateway.rows``) through ``query``."""
     purpose = params.get("purpose", "open data")
-    with platform.reading() as session:
-        shown = service.fields_for(session, actor, code=code, purpose=purpose)
-    built = rows.build(code, params, shown.fields, shown.keys)
-    answer = query(platform, actor, QueryRequest(sql=built.sql, purpose=purpose, limit=built.size + 1))
+    request: QueryRequest | None = None
+    try:
+        # The fields the page may filter on and the query they make are authorised in one transaction.
+        with platform.transaction() as session:
+            shown = service.fields_for(session, actor, code=code, purpose=purpose)
+            built = rows.build(code, params, shown.fields, shown.keys)
+            request = QueryRequest(sql=built.sql, purpose=purpose, limit=built.size + 1)
+            authorised = service.authorise_query(session, actor, request=request, delivery=Delivery.QUERY)
+    except SluiceError as exc:
+        if request is not None:  # the gateway refused the page's query: evidence, as for any query
+            _refused(platform, actor, request, exc)
+        raise
+    answer = _answered(platform, actor, request, authorised, built.size + 1)
     return RowsPage(
         columns=answer.columns,
         rows=answer.rows[: built.size],
