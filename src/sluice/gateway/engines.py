@@ -310,18 +310,8 @@ class DuckDBEngine:
         con = self._cursor(limits)
         options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
         target = str(path).replace("'", "''")
-        watchdog = Watchdog(limits.seconds, con.interrupt)
-        watchdog.start()
-        try:
-            statement = f"COPY ({_at_most(sql, limits.row_cap + 1)}) TO '{target}' ({options})"
-            row = con.execute(statement).fetchone()
-        except duckdb.Error as exc:
-            if watchdog.fired:
-                raise _too_slow(limits) from None
-            raise Invalid(f"the query failed: {_first_line(exc)}") from None
-        finally:
-            watchdog.stop()
-            con.close()
+        with _guarded(con, limits):
+            row = con.execute(f"COPY ({_at_most(sql, limits.row_cap + 1)}) TO '{target}' ({options})").fetchone()
         return int(row[0]) if row else 0
 
 
@@ -602,7 +592,7 @@ def _unique(columns: list[str]) -> list[str]:
 @contextlib.contextmanager
 def _guarded(con: duckdb.DuckDBPyConnection, limits: Limits) -> Iterator[None]:
     """Run DuckDB work on ``con`` under the time limit (a watchdog interrupts it), turning its failures into
-    the gateway's errors; close ``con`` after."""
+    the gateway's errors; close ``con`` after. Rows, batches and exports all run under it."""
     watchdog = Watchdog(limits.seconds, con.interrupt)
     watchdog.start()
     try:

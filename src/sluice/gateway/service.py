@@ -74,7 +74,7 @@ def authorise_query(
     """Check the query and the caller's right to every resource it reads; reserve one call of each grant's
     quota; return the rewritten query. Refusals name the resource and what is missing."""
     shape = shape_of(request.sql)
-    known = _visible_resources(session, actor, {code for code, _ in shape.tables})
+    known = visible_named(session, actor, {code for code, _ in shape.tables})
     checked = check_tree(shape.tree, shape.tables, known.__contains__)
     lake_dir = settings_of(session).lake_dir
     views: dict[str, GrantedView] = {}
@@ -118,7 +118,7 @@ def authorise_query(
 def fields_for(session: Session, actor: Actor, *, code: str, purpose: str) -> RowFields:
     """The fields of ``code`` the caller would see under its grant for ``purpose`` (what /rows may filter on),
     and what orders its pages. Nothing is reserved or recorded: the query is checked again, fully, when it runs."""
-    resource = _visible_resources(session, actor, {code}).get(code)
+    resource = visible_named(session, actor, {code}).get(code)
     if resource is None:
         raise NotFound(f"no resource {code!r} that you may see", resource=code)
     description = serving_description(session, resource)
@@ -262,12 +262,6 @@ def _view_for(
         key=bytes.fromhex(grant.key_hex),
     )
     return view, grant, placed.target
-
-
-def _visible_resources(session: Session, actor: Actor, codes: set[str]) -> dict[str, Resource]:
-    """The named resources the caller may see, in one read, as rows alone (a query is answered without their
-    tags and formats)."""
-    return visible_named(session, actor, codes)
 
 
 def _together(target: Target | None, placed: Target, code: str, views: dict[str, GrantedView]) -> Target:
