@@ -20,6 +20,8 @@ from sluice.db import migrate
 from sluice.db.base import PlatformMeta
 from sluice.db.engine import create_db_engine, reader_engine, redact_url
 from sluice.errors import NotInitialised
+from sluice.gateway.decisions import INFO_KEY as DECISIONS
+from sluice.gateway.decisions import DecisionCache, watch_installed
 from sluice.settings import Settings
 from sluice.signing import Signer, generate_key_file, load_signer
 
@@ -42,7 +44,9 @@ class Platform:
         signer = load_signer(settings.signing_key_path)
         engine = create_db_engine(settings.metadata_url)
         _require_current_schema(engine, settings)
-        info = {"clock": clock, "settings": settings, "signer": signer}
+        info: dict[str, object] = {"clock": clock, "settings": settings, "signer": signer}
+        if watch_installed(engine):
+            info[DECISIONS] = DecisionCache()  # the gateway keeps its decisions per platform (per database)
         sessions = sessionmaker(engine, expire_on_commit=False, info=info)
         readers = sessionmaker(reader_engine(engine), expire_on_commit=False, info=info)
         return cls(settings=settings, engine=engine, sessions=sessions, readers=readers, signer=signer, clock=clock)

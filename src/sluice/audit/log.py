@@ -49,8 +49,9 @@ def record(session: Session, actor: Actor, action: str, target: str, **detail: A
     # Two plain inserts rather than the ORM's unit of work: every governed call appends here, and the unit of
     # work costs several times the inserts themselves. The event is returned as a detached record.
     append, enqueue = _inserts()
-    event_id = session.execute(append, row).scalar_one()
-    session.execute(enqueue, {"event_id": event_id})
+    connection = session.connection()  # the session's transaction, without the ORM's execution layers
+    event_id = connection.execute(append, row).scalar_one()
+    connection.execute(enqueue, {"event_id": event_id})
     return AuditEvent(id=event_id, **row)
 
 

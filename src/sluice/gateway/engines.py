@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
+import itertools
 import math
+import os
 import re
 import sqlite3
 import threading
@@ -157,34 +160,85 @@ def answer(engine: Engine, sql: str, limits: Limits) -> Answer:
 
 class Watchdog:
     """Stops work past its deadline: calls ``stop`` then, and again every fifth of a second until the work is
-    over — a stop that arrives before the engine has started the work would otherwise be lost. A daemon
-    thread: it never holds the process open."""
+    over — a stop that arrives before the engine has started the work would otherwise be lost. Every watchdog
+    of the process is kept by one daemon thread (``_Deadlines``): a query does not start a thread of its own,
+    and the thread never holds the process open."""
 
     def __init__(self, seconds: float, halt: Callable[[], object]) -> None:
         self.seconds = seconds
         self.halt = halt
         self.done = threading.Event()
         self._fired = threading.Event()
-        self.thread = threading.Thread(target=self._watch, daemon=True, name="sluice-watchdog")
 
     @property
     def fired(self) -> bool:
         return self._fired.is_set()
 
     def start(self) -> None:
-        self.thread.start()
+        _deadlines().watch(self, time.monotonic() + self.seconds)
 
     def stop(self) -> None:
         self.done.set()
 
-    def _watch(self) -> None:
-        if self.done.wait(self.seconds):
-            return
+    def bark(self) -> bool:
+        """Past the deadline: halt the work (again); whether to come back in a fifth of a second."""
+        if self.done.is_set():
+            return False
         self._fired.set()
-        while not self.done.is_set():
-            with contextlib.suppress(Exception):  # the engine may be closing under us; the work ends either way
-                self.halt()
-            self.done.wait(0.2)
+        with contextlib.suppress(Exception):  # the engine may be closing under us; the work ends either way
+            self.halt()
+        return not self.done.is_set()
+
+
+REBARK_SECONDS = 0.2
+
+
+class _Deadlines:
+    """The process's one watchdog thread: a heap of (deadline, watchdog); it sleeps until the earliest and
+    calls that watchdog then. A stopped watchdog is dropped when its time comes (nothing to cancel)."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, Watchdog]] = []
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self.pid = os.getpid()
+        threading.Thread(target=self._run, daemon=True, name="sluice-watchdogs").start()
+
+    def watch(self, watchdog: Watchdog, at: float) -> None:
+        with self._changed:
+            heapq.heappush(self._due, (at, next(self._order), watchdog))
+            if self._due[0][2] is watchdog:  # a new earliest deadline: wake the thread to sleep less
+                self._changed.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while self._due and self._due[0][2].done.is_set():
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._changed.wait()
+                    continue
+                at, _, watchdog = self._due[0]
+                wait = at - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)
+                    continue
+                heapq.heappop(self._due)
+            if watchdog.bark():  # outside the lock: halting may take a while
+                self.watch(watchdog, time.monotonic() + REBARK_SECONDS)
+
+
+_DEADLINES: _Deadlines | None = None
+_DEADLINES_LOCK = threading.Lock()
+
+
+def _deadlines() -> _Deadlines:
+    """The watchdog thread, started on first use (and again in a child process, which inherits no threads)."""
+    global _DEADLINES  # noqa: PLW0603 - one per process, made on first use
+    with _DEADLINES_LOCK:
+        if _DEADLINES is None or _DEADLINES.pid != os.getpid():
+            _DEADLINES = _Deadlines()
+        return _DEADLINES
 
 
 # --- DuckDB over the lake -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sluice.db.base import Base, UTCDateTime
@@ -55,3 +55,13 @@ class ServingEngine(Base):
     engine: Mapped[str] = mapped_column(String(16))
     assigned_by: Mapped[str] = mapped_column(String(64))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PolicyStamp(Base):
+    """One row: a random value the database replaces, by trigger, whenever a table a gateway decision reads
+    changes (migration 0012; ``sluice.gateway.decisions``)."""
+
+    __tablename__ = "policy_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    stamp: Mapped[int] = mapped_column(BigInteger)

@@ -9,8 +9,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import Select, Update, bindparam, select, update
+from sqlalchemy import Select, Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlglot import exp, parse_one
 
@@ -22,6 +23,7 @@ from sluice.catalog.vocab import SQL_TYPES, Grade, OpenType, SharingType
 from sluice.db.session import now, settings_of, signer_of
 from sluice.errors import Exhausted, Forbidden, Invalid, NotFound, SluiceError
 from sluice.gateway import permissions as can
+from sluice.gateway.decisions import Horizon, asker, decided
 from sluice.gateway.engines import Target
 from sluice.gateway.models import Grant
 from sluice.gateway.placement import place
@@ -30,7 +32,7 @@ from sluice.gateway.policy import DIALECT, check_tree
 from sluice.gateway.receipts import Receipt, sign
 from sluice.gateway.rewrite import GrantedView, Masking, check_physical, govern
 from sluice.gateway.schemas import Delivery, MaskSpec, QueryRequest
-from sluice.gateway.shapes import shape_of
+from sluice.gateway.shapes import Shape, shape_of
 from sluice.gateway.terms import default_masks
 from sluice.identity.actor import Actor
 from sluice.identity.roles import Role
@@ -72,25 +74,69 @@ def authorise_query(
     session: Session, actor: Actor, *, request: QueryRequest, delivery: Delivery = Delivery.QUERY
 ) -> Authorised:
     """Check the query and the caller's right to every resource it reads; reserve one call of each grant's
-    quota; return the rewritten query. Refusals name the resource and what is missing."""
+    quota; return the rewritten query. Refusals name the resource and what is missing. The decision (all but
+    the reservation and the query's own values) is kept while nothing it read changed (``decisions``)."""
     shape = shape_of(request.sql)
+    question = ("query", asker(actor), shape.template, _purpose_key(request.purpose), delivery)
+    decision = decided(
+        session,
+        question,
+        lambda horizon: _decide(session, actor, shape=shape, request=request, delivery=delivery, horizon=horizon),
+    )
+    for grant_id, quota, code in decision.metered:
+        _reserve_call(session, grant_id, quota, code)  # before it runs: two calls cannot both take the last one
+    return Authorised(
+        sql=shape.fill(decision.plan, decision.target.dialect),
+        target=decision.target,
+        query_digest=shape.digest,
+        resources=list(decision.resources),
+        grants=list(decision.grants),
+        fields={code: list(names) for code, names in decision.fields},
+        masks={code: dict(masks) for code, masks in decision.masks},
+        purpose=request.purpose.strip(),
+        count_on_delivery=decision.unmetered,
+        delivery=delivery,
+    )
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What authorising a query of one shape decided: its governed plan (values still marked), where it runs,
+    the grants it runs under — each metered one with its quota — and what the audit event will name."""
+
+    plan: str
+    target: Target
+    resources: tuple[str, ...]
+    grants: tuple[int, ...]
+    metered: tuple[tuple[int, int, str], ...]  # (grant, quota, resource): a call reserved at every call
+    unmetered: tuple[int, ...]  # counted when answered: the authorising transaction stays read-only
+    fields: tuple[tuple[str, tuple[str, ...]], ...]
+    masks: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+
+def _decide(
+    session: Session, actor: Actor, *, shape: Shape, request: QueryRequest, delivery: Delivery, horizon: Horizon
+) -> _Decision:
     known = visible_named(session, actor, {code for code, _ in shape.tables})
     checked = check_tree(shape.tree, shape.tables, known.__contains__)
     lake_dir = settings_of(session).lake_dir
     views: dict[str, GrantedView] = {}
     used: list[int] = []
+    metered: list[tuple[int, int, str]] = []
     unmetered: list[int] = []
     target: Target | None = None
     for code in sorted(checked.resources):
         resource = known[code]
-        view, grant, placed = _view_for(session, actor, resource, request.purpose, lake_dir, delivery=delivery)
+        view, grant, placed = _view_for(
+            session, actor, resource, request.purpose, lake_dir, delivery=delivery, horizon=horizon
+        )
         target = _together(target, placed, code, views)
         views[code] = view
         if grant is not None:
             if grant.quota is not None:
-                _reserve_call(session, grant, code)  # before it runs: two calls cannot both take the last one
+                metered.append((grant.id, grant.quota, code))
             else:
-                unmetered.append(grant.id)  # counted when answered: this transaction stays read-only
+                unmetered.append(grant.id)
             used.append(grant.id)
     assert target is not None  # check_query refuses a query that reads no resource
     dialect = target.dialect
@@ -100,17 +146,15 @@ def authorise_query(
         check_physical(governed, dialect, views)
         return governed
 
-    return Authorised(
-        sql=shape.fill(PLANS.get_or_make(plan_key(shape.template, dialect.name, views), rewrite), dialect),
+    return _Decision(
+        plan=PLANS.get_or_make(plan_key(shape.template, dialect.name, views), rewrite),
         target=target,
-        query_digest=shape.digest,
-        resources=sorted(checked.resources),
-        grants=used,
-        fields={code: list(view.fields) for code, view in views.items()},
-        masks={code: {f: m.kind.value for f, m in view.masks.items()} for code, view in views.items()},
-        purpose=request.purpose.strip(),
-        count_on_delivery=tuple(unmetered),
-        delivery=delivery,
+        resources=tuple(sorted(checked.resources)),
+        grants=tuple(used),
+        metered=tuple(metered),
+        unmetered=tuple(unmetered),
+        fields=tuple((code, tuple(view.fields)) for code, view in views.items()),
+        masks=tuple((code, tuple((f, m.kind.value) for f, m in view.masks.items())) for code, view in views.items()),
     )
 
 
@@ -118,6 +162,11 @@ def authorise_query(
 def fields_for(session: Session, actor: Actor, *, code: str, purpose: str) -> RowFields:
     """The fields of ``code`` the caller would see under its grant for ``purpose`` (what /rows may filter on),
     and what orders its pages. Nothing is reserved or recorded: the query is checked again, fully, when it runs."""
+    question = ("fields", asker(actor), code, _purpose_key(purpose))
+    return decided(session, question, lambda horizon: _fields(session, actor, code, purpose, horizon))
+
+
+def _fields(session: Session, actor: Actor, code: str, purpose: str, horizon: Horizon) -> RowFields:
     resource = visible_named(session, actor, {code}).get(code)
     if resource is None:
         raise NotFound(f"no resource {code!r} that you may see", resource=code)
@@ -126,7 +175,7 @@ def fields_for(session: Session, actor: Actor, *, code: str, purpose: str) -> Ro
     key = [f.name for f in description.fields if f.primary_key]
     if _sees_whole(actor, resource):
         return RowFields(names, key or names)
-    grant = _active_grant(session, actor, resource, purpose, issue=False)
+    grant = _active_grant(session, actor, resource, purpose, issue=False, horizon=horizon)
     if grant is None:  # a standing grant will be issued when the page is asked for: every field, sensitive masked
         granted, masked = set(names), set(default_masks(description.fields, names))
     else:
@@ -149,9 +198,12 @@ def record_delivery(
 ) -> Receipt:
     """One audit event per delivered answer — who, under which grants, what was touched, what was returned —
     and the signed receipt naming it."""
-    session.execute(_count_use(authorised.delivery is Delivery.DOWNLOAD), {"codes": authorised.resources})
-    if authorised.count_on_delivery:
-        session.execute(_count_calls(), {"ids": list(authorised.count_on_delivery)})
+    connection = session.connection()  # plain statements in the session's transaction: this runs at every call
+    count_use = _count_use(authorised.delivery is Delivery.DOWNLOAD)
+    for code in authorised.resources:
+        connection.execute(count_use, {"resource_code": code})
+    for grant_id in authorised.count_on_delivery:
+        connection.execute(_count_call(), {"grant_id": grant_id})
     event = record(
         session,
         actor,
@@ -240,6 +292,7 @@ def _view_for(
     lake_dir: Path,
     *,
     delivery: Delivery = Delivery.QUERY,
+    horizon: Horizon | None = None,
 ) -> tuple[GrantedView, Grant | None, Target]:
     description = serving_description(session, resource)
     types = {f.name: SQL_TYPES[f.type] for f in description.fields}
@@ -248,7 +301,7 @@ def _view_for(
     relation = placed.relation
     if _sees_whole(actor, resource):
         return GrantedView(resource.code, relation, types, frozenset(types)), None, placed.target
-    grant = _active_grant(session, actor, resource, purpose, delivery, description=description)
+    grant = _active_grant(session, actor, resource, purpose, delivery, description=description, horizon=horizon)
     assert grant is not None  # issue=True: a grant, or a refusal
     fields = json.loads(grant.fields_json)
     masks = {k: MaskSpec.model_validate(v) for k, v in json.loads(grant.masks_json).items()}
@@ -294,6 +347,7 @@ def _active_grant(
     *,
     description: ResourceDescription | None = None,
     issue: bool = True,
+    horizon: Horizon | None = None,
 ) -> Grant | None:
     """The caller's live grant for ``resource`` and ``purpose`` that allows ``delivery``; for an unconditional
     resource and a department's consumer, a standing grant issued now (``issue``) or None (to be issued);
@@ -303,7 +357,9 @@ def _active_grant(
         _grants_of(), {"resource_id": resource.id, "org_id": actor.org_id if actor.org_id is not None else -1}
     ).all()
     live = [g for g in candidates if g.status == "active" and g.valid_from <= at < g.valid_until]
-    wanted = " ".join(purpose.split()).casefold()
+    if horizon is not None:  # which grants are live changes when any of their terms begins or ends
+        horizon.mind(*(moment for g in candidates for moment in (g.valid_from, g.valid_until)))
+    wanted = _purpose_key(purpose)
     matching = [g for g in live if _same(g.purpose, wanted)]
     for grant in matching:
         if delivery.value in json.loads(grant.delivery_json):
@@ -346,16 +402,25 @@ def _still_shared(resource: Resource, grant: Grant) -> None:
 
 
 def _same(purpose: str, wanted: str) -> bool:
-    return " ".join(purpose.split()).casefold() == wanted
+    return _purpose_key(purpose) == wanted
 
 
-def _reserve_call(session: Session, grant: Grant, code: str) -> None:
+def _purpose_key(purpose: str) -> str:
+    """A purpose as grants are matched on it: spaces folded, case ignored."""
+    return " ".join(purpose.split()).casefold()
+
+
+def _reserve_call(session: Session, grant_id: int, quota: int, code: str) -> None:
     """Take one call of the quota atomically (two concurrent calls cannot both take the last one)."""
-    statement = update(Grant).where(Grant.id == grant.id).values(calls_used=Grant.calls_used + 1)
-    if grant.quota is not None:
-        statement = statement.where(Grant.calls_used < grant.quota)
-    if session.execute(statement).rowcount != 1:  # type: ignore[attr-defined]
-        raise Exhausted(f"your grant for {code} has used all {grant.quota} calls of its quota; apply to renew it")
+    if session.connection().execute(_take_call(), {"grant_id": grant_id, "allowed": quota}).rowcount != 1:
+        raise Exhausted(f"your grant for {code} has used all {quota} calls of its quota; apply to renew it")
+
+
+@functools.cache
+def _take_call() -> Update:
+    grants = cast(Table, Grant.__table__)
+    statement = update(grants).where(grants.c.id == bindparam("grant_id"), grants.c.calls_used < bindparam("allowed"))
+    return statement.values(calls_used=grants.c.calls_used + 1)
 
 
 def _condition(text: str) -> exp.Expr:
@@ -372,16 +437,16 @@ def _grants_of() -> Select[Grant]:
 
 @functools.cache
 def _count_use(download: bool) -> Update:
-    """One more use (and download) of each resource named ``codes``: built once, run at every delivery."""
-    counts = {"use_count": Resource.use_count + 1}
+    """One more use (and download) of the resource ``resource_code``: built once, run at every delivery."""
+    resources = cast(Table, Resource.__table__)
+    counts = {"use_count": resources.c.use_count + 1}
     if download:
-        counts["download_count"] = Resource.download_count + 1
-    statement = update(Resource).where(Resource.code.in_(bindparam("codes", expanding=True))).values(counts)
-    return statement.execution_options(synchronize_session=False)  # nothing in the session reads the counters
+        counts["download_count"] = resources.c.download_count + 1
+    return update(resources).where(resources.c.code == bindparam("resource_code")).values(counts)
 
 
 @functools.cache
-def _count_calls() -> Update:
-    """One more call of each grant with an id in ``ids`` (unmetered grants, counted when answered)."""
-    statement = update(Grant).where(Grant.id.in_(bindparam("ids", expanding=True)))
-    return statement.values(calls_used=Grant.calls_used + 1).execution_options(synchronize_session=False)
+def _count_call() -> Update:
+    """One more call of the grant ``grant_id`` (an unmetered grant, counted when answered)."""
+    grants = cast(Table, Grant.__table__)
+    return update(grants).where(grants.c.id == bindparam("grant_id")).values(calls_used=grants.c.calls_used + 1)
