@@ -56,13 +56,18 @@ def build(code: str, params: Mapping[str, str], fields: list[str], keys: list[st
     cursor = params.get("_next")
     if cursor:
         conditions.append(_after(cursor, sort_field, descending, order_keys))
-    select = exp.select("*").from_(exp.to_table(code))
+    # Built from node constructors, not the builder methods (which parse strings and copy the tree at each
+    # step: 0.8 ms a page, most of a lookup's own cost).
+    organisation, _, name = code.partition(".")
+    table = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(organisation))
+    select = exp.Select(expressions=[exp.Star()], from_=exp.From(this=table))
     if conditions:
-        select = select.where(exp.and_(*conditions))
+        select.set("where", exp.Where(this=exp.and_(*conditions, copy=False)))
     ordering = ([exp.Ordered(this=_col(sort_field), desc=descending)] if sort_field else []) + [
         exp.Ordered(this=_col(k)) for k in order_keys if k != sort_field
     ]
-    select = select.order_by(*ordering).limit(size + 1)
+    select.set("order", exp.Order(expressions=ordering))
+    select.set("limit", exp.Limit(expression=exp.Literal.number(size + 1)))
     return RowsQuery(select.sql(dialect=DIALECT), size, sort_field, descending, order_keys)
 
 
