@@ -124,7 +124,9 @@ def test_the_bulk_form_of_every_mask_gives_the_same(reference: tuple[Path, list[
 
 
 @settings(max_examples=300, deadline=None)
-@given(texts=st.lists(st.text(alphabet=st.sampled_from("aZq09 5-中号楼Ωé\n'%_xn"), max_size=24), min_size=1, max_size=20))
+@given(
+    texts=st.lists(st.text(alphabet=st.sampled_from("aZq09 5-中号楼Ωé\n'%_xn"), max_size=24), min_size=1, max_size=20)
+)
 def test_letters_and_digits_are_masked_alike_in_either_form(texts: list[str]) -> None:
     con = duckdb.connect()
     con.execute("CREATE TABLE people (k INTEGER, t VARCHAR)")
