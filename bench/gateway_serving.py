@@ -55,6 +55,7 @@ import io
 import json
 import os
 import pstats
+import re
 import shutil
 import socket
 import sqlite3
@@ -616,7 +617,8 @@ def raw_copy(select_sql: str, into: Path, fmt: str) -> float:
 
 
 def governed_export_sql(platform: Platform, actor: Actor) -> str | None:
-    """The SQL the gateway runs for a download of the whole resource (masks applied), if it still says."""
+    """The SQL the gateway runs for a download of the whole resource (masks applied, in their export form), over
+    the version's Parquet file instead of the serving cache's table; None if it no longer says where it reads."""
     with platform.transaction() as session:
         authorised = service.authorise_query(
             session,
@@ -625,7 +627,12 @@ def governed_export_sql(platform: Platform, actor: Actor) -> str | None:
             delivery=Delivery.DOWNLOAD,
         )
     sql = getattr(authorised, "sql", None)
-    return sql if isinstance(sql, str) and "read_parquet(" in sql.lower() else None
+    tables = getattr(getattr(authorised, "target", None), "tables", ())
+    if not isinstance(sql, str) or len(tables) != 1:
+        return None
+    table = tables[0]
+    sql, found = re.subn(rf"\b{re.escape(table.name)}\b", f"read_parquet('{table.path}')", sql)
+    return sql if found or "read_parquet(" in sql.lower() else None
 
 
 # --- the run ---------------------------------------------------------------------------------------------
