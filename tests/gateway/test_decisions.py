@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from sluice.catalog.models import Resource
 from sluice.clock import FixedClock
+from sluice.db import plain
 from sluice.db.base import Base
 from sluice.demo.grants import MARRIAGE_CHECK, MARRIAGE_GRANT
 from sluice.errors import Forbidden, Invalid
@@ -55,11 +56,21 @@ def statements(platform: Platform) -> Iterator[list[str]]:
         if statement.split(maxsplit=1)[0].upper() not in {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}:
             seen.append(statement)
 
+    def noted(run: Callable[..., Any]) -> Callable[..., Any]:
+        def running(session: Any, statement: str, params: Any) -> Any:
+            seen.append(statement)
+            return run(session, statement, params)
+
+        return running
+
+    originals = plain.execute, plain.scalar  # plain statements bypass SQLAlchemy's events
     event.listen(platform.engine, "before_cursor_execute", listen)
+    plain.execute, plain.scalar = noted(plain.execute), noted(plain.scalar)
     try:
         yield seen
     finally:
         event.remove(platform.engine, "before_cursor_execute", listen)
+        plain.execute, plain.scalar = originals
 
 
 def stamp_now(connection: Connection) -> int:
@@ -86,7 +97,9 @@ def test_a_shape_decided_before_is_authorised_with_one_read_and_the_same_answer(
     again = ask(demo, "civil-analyst", LOOKUP.format("110105"))
     other = ask(demo, "civil-analyst", LOOKUP.format("110108"))  # same shape, another value: the grant's filter holds
     stamp, reservation = "SELECT stamp FROM policy_stamp", "UPDATE grants SET calls_used"  # the grant has a quota
-    assert [[s.split(" WHERE")[0].split("=")[0] for s in seen] for seen in authorising] == [[stamp, reservation]] * 2
+    assert [[s.split(" WHERE")[0].split("=")[0].strip() for s in seen] for seen in authorising] == [
+        [stamp, reservation]
+    ] * 2
     assert again.rows == first.rows
     assert first.row_count > 0
     assert all(row[1][1:] == "*" * (len(row[1]) - 1) for row in first.rows)  # still masked

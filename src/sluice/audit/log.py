@@ -7,15 +7,14 @@ sequencer (``audit.sequencer``) gives it its index in the Merkle log moments lat
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningInsert
 
-from sluice.audit.models import AuditEvent, AuditQueue
+from sluice.audit.models import AuditEvent
+from sluice.db import plain
 from sluice.db.session import now
 from sluice.identity.actor import Actor
 
@@ -46,16 +45,18 @@ def record(session: Session, actor: Actor, action: str, target: str, **detail: A
         "target": target,
         "entry": canonical_json(entry),
     }
-    # Two plain inserts rather than the ORM's unit of work: every governed call appends here, and the unit of
-    # work costs several times the inserts themselves. The event is returned as a detached record.
-    append, enqueue = _inserts()
-    connection = session.connection()  # the session's transaction, without the ORM's execution layers
-    event_id = connection.execute(append, row).scalar_one()
-    connection.execute(enqueue, {"event_id": event_id})
+    # Two plain inserts on the driver rather than the ORM's unit of work: every governed call appends here, and
+    # SQLAlchemy's layers cost several times the inserts themselves (``db.plain``). The event is returned as a
+    # detached record.
+    stored = {**row, "at": plain.bind(session, _AT, at)}
+    event_id = int(plain.scalar(session, APPEND, stored))
+    plain.execute(session, ENQUEUE, {"event_id": event_id})
     return AuditEvent(id=event_id, **row)
 
 
-@functools.cache
-def _inserts() -> tuple[ReturningInsert[tuple[int]], Insert]:
-    events = cast(Table, AuditEvent.__table__)
-    return insert(events).returning(events.c.id), insert(cast(Table, AuditQueue.__table__))
+APPEND = (
+    "INSERT INTO audit_events (at, actor, actor_org, action, target, entry) "
+    "VALUES (:at, :actor, :actor_org, :action, :target, :entry) RETURNING id"
+)
+ENQUEUE = "INSERT INTO audit_queue (event_id) VALUES (:event_id)"
+_AT = cast(Table, AuditEvent.__table__).c.at

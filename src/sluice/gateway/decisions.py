@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from sluice.db import plain
 from sluice.db.session import now
 from sluice.identity.actor import Actor
 
@@ -47,7 +48,8 @@ WATCHED = (
 )
 COUNTERS = {"grants": ("calls_used",), "resources": ("use_count", "download_count", "view_count")}
 INFO_KEY = "decisions"  # where a platform's sessions find its cache (absent: nothing is kept)
-_STAMP = text("SELECT stamp FROM policy_stamp WHERE id = 1")
+STAMP = "SELECT stamp FROM policy_stamp WHERE id = 1"
+_STAMP = text(STAMP)
 
 
 class Horizon:
@@ -125,8 +127,7 @@ def decided(session: Session, question: tuple[Hashable, ...], decide: Callable[[
 
 
 def stamp(session: Session) -> int:
-    value = session.connection().execute(_STAMP).scalar_one()
-    return int(value)
+    return int(plain.scalar(session, STAMP, {}))
 
 
 def asker(actor: Actor) -> tuple[Hashable, ...]:

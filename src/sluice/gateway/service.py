@@ -9,9 +9,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
-from sqlalchemy import Select, Table, Update, bindparam, select, update
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 from sqlglot import exp, parse_one
 
@@ -20,6 +19,7 @@ from sluice.catalog.models import Resource
 from sluice.catalog.queries import serving_description, visible_named
 from sluice.catalog.schemas import ResourceDescription
 from sluice.catalog.vocab import SQL_TYPES, Grade, OpenType, SharingType
+from sluice.db import plain
 from sluice.db.session import now, settings_of, signer_of
 from sluice.errors import Exhausted, Forbidden, Invalid, NotFound, SluiceError
 from sluice.gateway import permissions as can
@@ -200,12 +200,11 @@ def record_delivery(
 ) -> Receipt:
     """One audit event per delivered answer — who, under which grants, what was touched, what was returned —
     and the signed receipt naming it."""
-    connection = session.connection()  # plain statements in the session's transaction: this runs at every call
-    count_use = _count_use(authorised.delivery is Delivery.DOWNLOAD)
-    for code in authorised.resources:
-        connection.execute(count_use, {"resource_code": code})
+    count_use = COUNT_DOWNLOAD if authorised.delivery is Delivery.DOWNLOAD else COUNT_USE
+    for code in authorised.resources:  # plain statements (``db.plain``): this runs at every call
+        plain.execute(session, count_use, {"code": code})
     for grant_id in authorised.count_on_delivery:
-        connection.execute(_count_call(), {"grant_id": grant_id})
+        plain.execute(session, COUNT_CALL, {"grant_id": grant_id})
     event = record(
         session,
         actor,
@@ -414,15 +413,17 @@ def _purpose_key(purpose: str) -> str:
 
 def _reserve_call(session: Session, grant_id: int, quota: int, code: str) -> None:
     """Take one call of the quota atomically (two concurrent calls cannot both take the last one)."""
-    if session.connection().execute(_take_call(), {"grant_id": grant_id, "allowed": quota}).rowcount != 1:
+    if plain.execute(session, TAKE_CALL, {"grant_id": grant_id, "quota": quota}) != 1:
         raise Exhausted(f"your grant for {code} has used all {quota} calls of its quota; apply to renew it")
 
 
-@functools.cache
-def _take_call() -> Update:
-    grants = cast(Table, Grant.__table__)
-    statement = update(grants).where(grants.c.id == bindparam("grant_id"), grants.c.calls_used < bindparam("allowed"))
-    return statement.values(calls_used=grants.c.calls_used + 1)
+# The statements every governed call runs, as plain SQL on the driver (``db.plain``).
+TAKE_CALL = "UPDATE grants SET calls_used = calls_used + 1 WHERE id = :grant_id AND calls_used < :quota"
+COUNT_CALL = "UPDATE grants SET calls_used = calls_used + 1 WHERE id = :grant_id"  # unmetered: counted when answered
+COUNT_USE = "UPDATE resources SET use_count = use_count + 1 WHERE code = :code"
+COUNT_DOWNLOAD = (
+    "UPDATE resources SET use_count = use_count + 1, download_count = download_count + 1 WHERE code = :code"
+)
 
 
 def _condition(text: str) -> exp.Expr:
@@ -435,20 +436,3 @@ def _grants_of() -> Select[Grant]:
     return select(Grant).where(
         Grant.resource_id == bindparam("resource_id"), Grant.assignee_org_id == bindparam("org_id")
     )
-
-
-@functools.cache
-def _count_use(download: bool) -> Update:
-    """One more use (and download) of the resource ``resource_code``: built once, run at every delivery."""
-    resources = cast(Table, Resource.__table__)
-    counts = {"use_count": resources.c.use_count + 1}
-    if download:
-        counts["download_count"] = resources.c.download_count + 1
-    return update(resources).where(resources.c.code == bindparam("resource_code")).values(counts)
-
-
-@functools.cache
-def _count_call() -> Update:
-    """One more call of the grant ``grant_id`` (an unmetered grant, counted when answered)."""
-    grants = cast(Table, Grant.__table__)
-    return update(grants).where(grants.c.id == bindparam("grant_id")).values(calls_used=grants.c.calls_used + 1)
