@@ -22,7 +22,9 @@ bearer = OAuth2PasswordBearer(
 )
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
+    """The application's platform. ``async``: FastAPI runs a plain ``def`` dependency in a worker thread, a hop
+    that costs more than this lookup (every API request asks for it)."""
     platform: Platform = request.app.state.platform
     return platform
 

@@ -36,9 +36,14 @@ def anonymous_allowed(request: Request, actor: ActorDep) -> None:
         )
 
 
+async def _public_gate(request: Request, actor: ActorDep) -> None:
+    """``anonymous_allowed`` as a route dependency, on the event loop (no worker thread for an in-memory check)."""
+    anonymous_allowed(request, actor)
+
+
 T = TypeVar("T")
 router = APIRouter(prefix="/api/v1", tags=["gateway"])
-PublicGate = Depends(anonymous_allowed)
+PublicGate = Depends(_public_gate)
 
 
 @router.post(
