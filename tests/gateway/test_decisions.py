@@ -5,6 +5,7 @@ ending stops a kept decision with no write at all."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -356,3 +357,75 @@ def test_a_refusal_is_decided_in_full_every_time(demo: Platform) -> None:
         with pytest.raises(Invalid, match="unknown table"):
             ask(demo, "bank-analyst", "SELECT name FROM psb.residents")
     assert len(cache) == before
+
+
+# --- found in review ----------------------------------------------------------------------------------------
+
+
+def test_a_decision_is_built_from_rows_as_they_are_not_from_objects_the_session_held(demo: Platform) -> None:
+    """A session that loaded the grant before another transaction revoked it must not keep, under the newer
+    stamp, a decision built from its old copy (PostgreSQL's read-committed statements see the revocation)."""
+    with demo.transaction() as session:
+        session.execute(update(Grant).where(MARRIAGE_GRANT).values(quota=None))  # authorising writes nothing
+    sql = LOOKUP.format("110105")
+    actor = as_(demo, "civil-analyst")
+    request = QueryRequest(sql=sql, purpose=MARRIAGE_CHECK, limit=10)
+    with demo.reading() as held:
+        kept = held.scalars(select(Grant).where(MARRIAGE_GRANT)).all()
+        assert kept[0].status == "active"
+        with demo.transaction() as other:
+            other.execute(update(Grant).where(MARRIAGE_GRANT).values(status="revoked"))
+        with contextlib.suppress(Forbidden):  # PostgreSQL sees the revocation at once; SQLite's snapshot is older
+            service.authorise_query(held, actor, request=request)
+    with pytest.raises(Forbidden, match="revoked"):
+        ask(demo, "civil-analyst", sql)
+
+
+def test_without_the_stamp_s_row_every_call_is_decided_in_full(demo: Platform) -> None:
+    sql = LOOKUP.format("110105")
+    ask(demo, "civil-analyst", sql)
+    with demo.transaction() as session:
+        session.execute(text("DELETE FROM policy_stamp"))
+        session.execute(update(Grant).where(MARRIAGE_GRANT).values(status="revoked"))
+    with pytest.raises(Forbidden, match="revoked"):
+        ask(demo, "civil-analyst", sql)
+
+
+def test_a_reservation_on_a_grant_revoked_meanwhile_is_refused(demo: Platform) -> None:
+    with demo.transaction() as session:
+        grant = session.scalars(select(Grant).where(MARRIAGE_GRANT)).one()
+        grant_id, quota = grant.id, grant.calls_used + 100
+        session.execute(update(Grant).where(MARRIAGE_GRANT).values(status="revoked"))
+    with demo.transaction() as session, pytest.raises(Forbidden, match="revoked"):
+        service._reserve_call(session, grant_id, quota, "psb.residents")
+
+
+def test_a_migration_that_loses_a_trigger_is_refused_and_every_migration_moves_the_stamp(demo: Platform) -> None:
+    with demo.engine.connect() as connection:
+        try:
+            before = stamp_now(connection)
+            decisions.check_after_migrating(connection)
+            assert stamp_now(connection) != before
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("DROP TRIGGER versions_policy_stamp ON versions"))
+            else:
+                connection.execute(text("DROP TRIGGER versions_policy_stamp_update"))
+            with pytest.raises(RuntimeError, match="versions without the policy stamp's triggers"):
+                decisions.check_after_migrating(connection)
+        finally:
+            connection.rollback()
+
+
+def test_a_disabled_trigger_is_no_watch_on_postgresql(demo: Platform) -> None:
+    if demo.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no disabled triggers: a trigger there is present or dropped (tested above)")
+    with demo.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE grants DISABLE TRIGGER grants_policy_stamp"))
+    assert not decisions.watch_installed(demo.engine)
+    with demo.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE grants ENABLE ALWAYS TRIGGER grants_policy_stamp"))
+        connection.execute(text("SET LOCAL session_replication_role = replica"))  # as pg_restore may run
+        before = stamp_now(connection)
+        connection.execute(update(Grant).where(MARRIAGE_GRANT).values(status="suspended"))
+        assert stamp_now(connection) != before  # the trigger fires for replication roles too
+    assert decisions.watch_installed(demo.engine)

@@ -42,3 +42,14 @@ def test_each_watchdog_halts_at_its_own_deadline_and_a_stopped_one_never() -> No
     count = len(halted["near"])
     time.sleep(0.3)
     assert len(halted["near"]) == count  # stopped: no more halts
+
+
+def test_stopped_watchdogs_do_not_pile_up_nor_keep_their_work_alive() -> None:
+    from sluice.gateway import engines
+
+    for _ in range(engines.COMPACT_AT * 4):
+        watchdog = Watchdog(600, lambda: None)
+        watchdog.start()
+        watchdog.stop()
+        assert watchdog.halt is None
+    assert len(engines._deadlines()._due) <= engines.COMPACT_AT * 2

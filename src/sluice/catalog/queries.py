@@ -69,6 +69,7 @@ def _visible_named(visibility: Visibility) -> Select[Resource]:
             _visible(visibility, Resource.org_id == bindparam("org_id")),
         )
         .options(lazyload(Resource.tags), lazyload(Resource.formats))
+        .execution_options(populate_existing=True)  # rows as they are now, even if the session holds older ones
     )
 
 
@@ -85,7 +86,9 @@ def current_description(session: Session, resource: Resource) -> ResourceDescrip
     publication the working one."""
     number = resource.published_revision or resource.latest_revision
     revision = session.scalars(
-        select(ResourceRevision).where(ResourceRevision.resource_id == resource.id, ResourceRevision.number == number)
+        select(ResourceRevision)
+        .where(ResourceRevision.resource_id == resource.id, ResourceRevision.number == number)
+        .execution_options(populate_existing=True)
     ).one()
     return ResourceDescription.model_validate_json(revision.description)
 

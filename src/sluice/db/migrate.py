@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from sluice.gateway.decisions import check_after_migrating
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -25,6 +27,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        check_after_migrating(connection)  # in the same transaction: a migration that lost a trigger is undone
 
 
 def downgrade(engine: Engine, revision: str) -> None:

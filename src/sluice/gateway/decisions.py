@@ -19,6 +19,7 @@ but the counters changes the stamp, and a kept decision is never used after a ch
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -26,8 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from sluice.db import plain
@@ -115,6 +115,8 @@ def decided(session: Session, question: tuple[Hashable, ...], decide: Callable[[
     if cache is None:
         return decide(Horizon(at))
     before = stamp(session)
+    if before is None:  # the stamp's row is gone: keep nothing, decide every call in full
+        return decide(Horizon(at))
     key = (before, *question)
     found = cache.get(key, at)
     if found is not None:
@@ -126,8 +128,9 @@ def decided(session: Session, question: tuple[Hashable, ...], decide: Callable[[
     return value
 
 
-def stamp(session: Session) -> int:
-    return int(plain.scalar(session, STAMP, {}))
+def stamp(session: Session) -> int | None:
+    value = plain.scalar(session, STAMP, {})
+    return None if value is None else int(value)
 
 
 def asker(actor: Actor) -> tuple[Hashable, ...]:
@@ -142,12 +145,25 @@ def watch_installed(engine: Engine) -> bool:
         return _stamp_row(connection) and _triggers(connection) >= set(WATCHED)
 
 
+def check_after_migrating(connection: Connection) -> None:
+    """Run by every migration: a new stamp (processes running across it decide afresh), and a refusal if the
+    migration lost a watched table's triggers — on SQLite, altering a table in batch mode recreates it without
+    them. A migration that does so must create them again."""
+    if not _stamp_row(connection):
+        return  # before migration 0012
+    connection.execute(text("UPDATE policy_stamp SET stamp = :stamp WHERE id = 1"), {"stamp": secrets.randbits(62)})
+    missing = sorted(set(WATCHED) - _triggers(connection))
+    if missing:
+        raise RuntimeError(
+            f"this migration left {', '.join(missing)} without the policy stamp's triggers (see migration 0012): "
+            "create them again in the migration"
+        )
+
+
 def _stamp_row(connection: Connection) -> bool:
-    try:
-        return connection.execute(_STAMP).first() is not None
-    except SQLAlchemyError:  # a database without the table keeps no stamp
-        connection.rollback()
-        return False
+    """Whether the stamp's table and row are there (asked without failing: a failed statement would end the
+    transaction of a migration that asks)."""
+    return inspect(connection).has_table("policy_stamp") and connection.execute(_STAMP).first() is not None
 
 
 def _triggers(connection: Connection) -> set[str]:
@@ -156,7 +172,8 @@ def _triggers(connection: Connection) -> set[str]:
         rows = connection.execute(
             text(
                 "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE c.relnamespace = current_schema()::regnamespace AND t.tgname = c.relname || '_policy_stamp'"
+                "WHERE c.relnamespace = current_schema()::regnamespace AND t.tgname = c.relname || '_policy_stamp' "
+                "AND t.tgenabled = 'A'"  # enabled always: not disabled, and firing for replication roles too
             )
         )
         return {row[0] for row in rows}

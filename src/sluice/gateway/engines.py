@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import heapq
 import itertools
+import logging
 import math
 import os
 import re
@@ -158,6 +159,9 @@ def answer(engine: Engine, sql: str, limits: Limits) -> Answer:
     return Answer(columns=columns, rows=rows[: limits.row_cap], truncated=len(rows) > limits.row_cap)
 
 
+log = logging.getLogger("sluice.gateway")
+
+
 class Watchdog:
     """Stops work past its deadline: calls ``stop`` then, and again every fifth of a second until the work is
     over — a stop that arrives before the engine has started the work would otherwise be lost. Every watchdog
@@ -166,7 +170,7 @@ class Watchdog:
 
     def __init__(self, seconds: float, halt: Callable[[], object]) -> None:
         self.seconds = seconds
-        self.halt = halt
+        self.halt: Callable[[], object] | None = halt
         self.done = threading.Event()
         self._fired = threading.Event()
 
@@ -179,30 +183,36 @@ class Watchdog:
 
     def stop(self) -> None:
         self.done.set()
+        self.halt = None  # the work's connection is not kept alive by a deadline still to come
+        _deadlines().forget()
 
     def bark(self) -> bool:
         """Past the deadline: halt the work (again); whether to come back in a fifth of a second."""
-        if self.done.is_set():
+        halt = self.halt
+        if self.done.is_set() or halt is None:
             return False
         self._fired.set()
         with contextlib.suppress(Exception):  # the engine may be closing under us; the work ends either way
-            self.halt()
+            halt()
         return not self.done.is_set()
 
 
 REBARK_SECONDS = 0.2
+COMPACT_AT = 256  # stopped watchdogs waiting in the heap before it is rebuilt without them
 
 
 class _Deadlines:
     """The process's one watchdog thread: a heap of (deadline, watchdog); it sleeps until the earliest and
-    calls that watchdog then. A stopped watchdog is dropped when its time comes (nothing to cancel)."""
+    calls that watchdog then. Stopped watchdogs are dropped when their time comes, or all at once when they
+    are more than half the heap (so the heap holds about as many entries as there is work running)."""
 
     def __init__(self) -> None:
         self._due: list[tuple[float, int, Watchdog]] = []
         self._order = itertools.count()
         self._changed = threading.Condition()
-        self.pid = os.getpid()
-        threading.Thread(target=self._run, daemon=True, name="sluice-watchdogs").start()
+        self._stopped = 0
+        self.thread = threading.Thread(target=self._run, daemon=True, name="sluice-watchdogs")
+        self.thread.start()
 
     def watch(self, watchdog: Watchdog, at: float) -> None:
         with self._changed:
@@ -210,11 +220,29 @@ class _Deadlines:
             if self._due[0][2] is watchdog:  # a new earliest deadline: wake the thread to sleep less
                 self._changed.notify()
 
+    def forget(self) -> None:
+        with self._changed:
+            self._stopped += 1
+            if self._stopped >= COMPACT_AT and self._stopped * 2 > len(self._due):
+                self._due = [entry for entry in self._due if not entry[2].done.is_set()]
+                heapq.heapify(self._due)
+                self._stopped = 0
+
     def _run(self) -> None:
         while True:
-            with self._changed:
+            try:
+                watchdog = self._next_due()
+                if watchdog.bark():  # outside the lock: halting may take a while
+                    self.watch(watchdog, time.monotonic() + REBARK_SECONDS)
+            except Exception:
+                log.exception("the watchdog thread caught an error; it goes on")
+
+    def _next_due(self) -> Watchdog:
+        with self._changed:
+            while True:
                 while self._due and self._due[0][2].done.is_set():
                     heapq.heappop(self._due)
+                    self._stopped = max(self._stopped - 1, 0)
                 if not self._due:
                     self._changed.wait()
                     continue
@@ -224,19 +252,22 @@ class _Deadlines:
                     self._changed.wait(wait)
                     continue
                 heapq.heappop(self._due)
-            if watchdog.bark():  # outside the lock: halting may take a while
-                self.watch(watchdog, time.monotonic() + REBARK_SECONDS)
+                return watchdog
 
 
 _DEADLINES: _Deadlines | None = None
 _DEADLINES_LOCK = threading.Lock()
+_DEADLINES_PID = 0
 
 
 def _deadlines() -> _Deadlines:
-    """The watchdog thread, started on first use (and again in a child process, which inherits no threads)."""
-    global _DEADLINES  # noqa: PLW0603 - one per process, made on first use
+    """The watchdog thread, started on first use — and again in a forked child (which inherits no threads, and
+    perhaps a lock held at the fork: it takes a new one) or should the thread ever have stopped."""
+    global _DEADLINES, _DEADLINES_LOCK, _DEADLINES_PID  # noqa: PLW0603 - one per process, made on first use
+    if os.getpid() != _DEADLINES_PID:
+        _DEADLINES, _DEADLINES_LOCK, _DEADLINES_PID = None, threading.Lock(), os.getpid()
     with _DEADLINES_LOCK:
-        if _DEADLINES is None or _DEADLINES.pid != os.getpid():
+        if _DEADLINES is None or not _DEADLINES.thread.is_alive():
             _DEADLINES = _Deadlines()
         return _DEADLINES
 

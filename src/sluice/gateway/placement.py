@@ -83,6 +83,7 @@ def _source_and_engine() -> Select[LinkedSource, str]:
         .outerjoin(LinkedSource, LinkedSource.resource_id == Resource.id)
         .outerjoin(ServingEngine, ServingEngine.resource_id == Resource.id)
         .where(Resource.id == bindparam("resource_id"))
+        .execution_options(populate_existing=True)  # kept decisions are built from rows as they are now
     )
 
 

@@ -353,7 +353,7 @@ def _active_grant(
     """The caller's live grant for ``resource`` and ``purpose`` that allows ``delivery``; for an unconditional
     resource and a department's consumer, a standing grant issued now (``issue``) or None (to be issued);
     otherwise a refusal saying what is missing."""
-    at = now(session)
+    at = horizon.at if horizon is not None else now(session)  # a kept decision's window is around this moment
     candidates = session.scalars(
         _grants_of(), {"resource_id": resource.id, "org_id": actor.org_id if actor.org_id is not None else -1}
     ).all()
@@ -414,11 +414,16 @@ def _purpose_key(purpose: str) -> str:
 def _reserve_call(session: Session, grant_id: int, quota: int, code: str) -> None:
     """Take one call of the quota atomically (two concurrent calls cannot both take the last one)."""
     if plain.execute(session, TAKE_CALL, {"grant_id": grant_id, "quota": quota}) != 1:
+        state = plain.scalar(session, "SELECT status FROM grants WHERE id = :grant_id", {"grant_id": grant_id})
+        if state != "active":
+            raise Forbidden(f"your grant for {code} is {state}", resource=code)
         raise Exhausted(f"your grant for {code} has used all {quota} calls of its quota; apply to renew it")
 
 
 # The statements every governed call runs, as plain SQL on the driver (``db.plain``).
-TAKE_CALL = "UPDATE grants SET calls_used = calls_used + 1 WHERE id = :grant_id AND calls_used < :quota"
+TAKE_CALL = (  # still active: a revocation committed since the decision was kept takes no more calls
+    "UPDATE grants SET calls_used = calls_used + 1 WHERE id = :grant_id AND calls_used < :quota AND status = 'active'"
+)
 COUNT_CALL = "UPDATE grants SET calls_used = calls_used + 1 WHERE id = :grant_id"  # unmetered: counted when answered
 COUNT_USE = "UPDATE resources SET use_count = use_count + 1 WHERE code = :code"
 COUNT_DOWNLOAD = (
@@ -433,6 +438,9 @@ def _condition(text: str) -> exp.Expr:
 @functools.cache
 def _grants_of() -> Select[Grant]:
     """An organisation's grants for a resource: built once, asked at every call."""
-    return select(Grant).where(
+    statement = select(Grant).where(
         Grant.resource_id == bindparam("resource_id"), Grant.assignee_org_id == bindparam("org_id")
     )
+    # Rows as they are now, even if the session holds older copies: a decision built from a grant the session
+    # loaded before another transaction revoked it would otherwise be kept under the newer stamp.
+    return statement.execution_options(populate_existing=True)

@@ -26,6 +26,7 @@ def _serving_version() -> Select[Version]:
         .where(Version.resource_id == bindparam("resource_id"), Version.status == VersionStatus.PUBLISHED.value)
         .order_by(Version.number.desc())
         .limit(1)
+        .execution_options(populate_existing=True)  # as it is now, even if the session holds an older copy
     )
 
 

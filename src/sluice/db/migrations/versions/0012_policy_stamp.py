@@ -64,7 +64,8 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"INSERT INTO policy_stamp (id, stamp) VALUES (1, {PG_NEW_STAMP})")  # noqa: S608 - constants
         op.execute(
-            "CREATE OR REPLACE FUNCTION sluice_new_policy_stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "  # noqa: S608
+            "CREATE OR REPLACE FUNCTION sluice_new_policy_stamp() RETURNS trigger LANGUAGE plpgsql "  # noqa: S608
+            "SET search_path FROM CURRENT AS $$ BEGIN "  # this schema's stamp, whatever the writer's search_path
             f"UPDATE policy_stamp SET stamp = {PG_NEW_STAMP} WHERE id = 1; RETURN NULL; END $$"
         )
         for table, columns in WATCHED.items():
@@ -72,6 +73,8 @@ def upgrade() -> None:
                 f"CREATE TRIGGER {table}_policy_stamp AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF "
                 f"{', '.join(columns)} ON {table} FOR EACH STATEMENT EXECUTE FUNCTION sluice_new_policy_stamp()"
             )
+            # Always: also under session_replication_role = replica (pg_restore --disable-triggers, replication).
+            op.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_policy_stamp")
     else:
         op.execute(f"INSERT INTO policy_stamp (id, stamp) VALUES (1, {SQLITE_NEW_STAMP})")  # noqa: S608 - constants
         change = f"BEGIN UPDATE policy_stamp SET stamp = {SQLITE_NEW_STAMP} WHERE id = 1; END"  # noqa: S608
