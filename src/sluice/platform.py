@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from sluice.settings import Settings
 from sluice.signing import Signer, generate_key_file, load_signer
 
 INITIALISED_AT = "initialised_at"
+log = logging.getLogger("sluice.platform")
 
 
 @dataclass
@@ -47,6 +49,11 @@ class Platform:
         info: dict[str, object] = {"clock": clock, "settings": settings, "signer": signer}
         if watch_installed(engine):
             info[DECISIONS] = DecisionCache()  # the gateway keeps its decisions per platform (per database)
+        else:
+            log.warning(
+                "the policy stamp's triggers are missing or disabled: every governed call is authorised in full "
+                "(see docs/operations.md, PostgreSQL)"
+            )
         sessions = sessionmaker(engine, expire_on_commit=False, info=info)
         readers = sessionmaker(reader_engine(engine), expire_on_commit=False, info=info)
         return cls(settings=settings, engine=engine, sessions=sessions, readers=readers, signer=signer, clock=clock)

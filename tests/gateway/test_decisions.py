@@ -193,7 +193,7 @@ def test_a_decision_made_while_the_stamp_changed_is_not_kept(demo: Platform) -> 
 
 
 def test_without_the_watch_nothing_is_kept_and_every_call_is_decided(
-    demo_settings: Settings, clock: FixedClock
+    demo_settings: Settings, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     opened = Platform.open(demo_settings, clock)
     try:
@@ -207,6 +207,7 @@ def test_without_the_watch_nothing_is_kept_and_every_call_is_decided(
     platform = Platform.open(demo_settings, clock)
     try:
         assert decisions.INFO_KEY not in platform.sessions.kw["info"]
+        assert "policy stamp's triggers are missing" in caplog.text  # the operator is told
         sql = LOOKUP.format("110105")
         ask(platform, "civil-analyst", sql)
         with platform.transaction() as session:
