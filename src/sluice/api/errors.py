@@ -16,6 +16,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sluice.errors import (
@@ -105,6 +106,27 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("internal", message, {"incident": incident}), 500)
 
 
+# Refusals by the database of one of two transactions that met head on (PostgreSQL: deadlock, serialisation
+# failure): nothing of the refused one was kept, and sending the request again is the whole remedy.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether the database refused this transaction only because another one ran into it at the same time."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in RETRYABLE_SQLSTATES or "database is locked" in str(exc.orig)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not retryable(exc):
+        return await _unexpected(request, exc)
+    log.warning("a transaction was refused by a concurrent one on %s %s: %s", request.method, request.url.path, exc)
+    message = "another change was being made to the same records at the same moment; send the request again"
+    return JSONResponse(error_body("conflict", message, {"retry": True}), 409, headers={"Retry-After": "1"})
+
+
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 HANDLERS: dict[type[Exception], Handler] = {
@@ -112,6 +134,7 @@ HANDLERS: dict[type[Exception], Handler] = {
     RequestValidationError: _validation_error,
     ValidationError: _validation_error,
     StarletteHTTPException: _http_error,
+    DBAPIError: _database_error,
     Exception: _unexpected,
 }
 
