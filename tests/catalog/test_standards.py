@@ -29,14 +29,31 @@ def duck() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def sql_verdicts(duck: duckdb.DuckDBPyConnection, name: str, values: list[str | None]) -> list[bool]:
-    """Run the validator's SQL over a column of values in one vectorised query."""
+    """Run the validator's SQL over a column of values in one vectorised query — both forms, which must agree:
+    the helpers computed where the predicate reads them, and lifted into a projection below it (as ingestion
+    runs it)."""
     validator = builtin_validators()[name]
-    predicate = validator.sql(exp.column("v")).sql(dialect="duckdb")
+    inline = validator.sql(exp.column("v")).sql(dialect="duckdb")
+    lifted = validator.sql(exp.column("v"), {h: exp.column(f"h_{h}") for h in validator.helpers}).sql(dialect="duckdb")
+    helpers = "".join(
+        f", {expression.sql(dialect='duckdb')} AS h_{h}"
+        for h, expression in validator.helper_values(exp.column("v")).items()
+    )
     rows = duck.execute(
-        f"SELECT {predicate} FROM (SELECT UNNEST(?::VARCHAR[]) AS v, GENERATE_SUBSCRIPTS(?::VARCHAR[], 1) AS i) ORDER BY i",
+        f"SELECT {inline}, {lifted} FROM (SELECT v, i{helpers} FROM "
+        "(SELECT UNNEST(?::VARCHAR[]) AS v, GENERATE_SUBSCRIPTS(?::VARCHAR[], 1) AS i)) ORDER BY i",
         [values, values],
     ).fetchall()
+    assert [r[0] for r in rows] == [r[1] for r in rows], "the lifted form disagrees with the inline one"
     return [bool(r[0]) for r in rows]
+
+
+def test_the_resident_id_reads_its_digits_from_a_helper() -> None:
+    validator = builtin_validators()["gb11643_resident_id"]
+    assert set(validator.helpers) == {"digits"}
+    lifted = validator.sql(exp.column("v"), {"digits": exp.column("d")}).sql(dialect="duckdb")
+    assert "TRY_CAST" not in lifted
+    assert lifted.count("d //") == 17
 
 
 CASES = {

@@ -177,3 +177,24 @@ def test_a_file_in_no_known_encoding_is_refused_with_where(
     assert refused.value.detail["line"] == 2
     assert refused.value.detail["byte"] == len(HEADER_LINE) + len(f"{GOOD_IDS[0]},")
     assert stored_versions(demo, RESIDENTS)[2].status == "failed"
+
+
+def test_a_deferred_mixing_check_is_handed_to_the_caller_and_refuses_when_run(tmp_path: Path) -> None:
+    utf8_line = line(resident(GOOD_IDS[2], "张三", address="广州市天河区")).encode("utf-8")
+    source = tmp_path / "mixed.csv"
+    source.write_bytes(HEADER_LINE.encode() + line(ROWS[0]).encode("gbk") + utf8_line)
+    decoded = detect_and_decode(source, tmp_path, defer_mixing_check=True)  # transcoded, not yet searched
+    assert decoded.encoding == "gb18030"
+    assert decoded.transcoded
+    assert decoded.mixing_check is not None
+    with pytest.raises(Invalid, match="mixes encodings") as refused:
+        decoded.mixing_check()
+    assert refused.value.detail["line"] == 3
+    (tmp_path / "again").mkdir()
+    with pytest.raises(Invalid, match="mixes encodings"):  # without deferring, the same file is refused at once
+        detect_and_decode(source, tmp_path / "again")
+    clean = tmp_path / "clean.csv"
+    clean.write_bytes(HEADER_LINE.encode() + line(ROWS[0]).encode("gbk"))
+    check = detect_and_decode(clean, tmp_path, defer_mixing_check=True).mixing_check
+    assert check is not None
+    check()  # a GBK file with no UTF-8 line passes

@@ -16,7 +16,9 @@ Python costs about half a second per 100 MB of Chinese text; the reader does it 
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sluice.errors import Invalid
@@ -34,6 +36,9 @@ class Decoded:
     encoding: str  # what the upload was in
     transcoded: bool
     verified: bool = True  # every byte was checked here; False: the reader must check UTF-8 itself
+    # A check left to the caller (``defer_mixing_check``): it raises if the upload mixes encodings, and must
+    # be run before the decoded text is used.
+    mixing_check: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,19 @@ class DecodeFailure:
 
 
 def detect_and_decode(
-    source: Path, work_dir: Path, declared: str | None = None, *, reader_checks_utf8: bool = False
+    source: Path,
+    work_dir: Path,
+    declared: str | None = None,
+    *,
+    reader_checks_utf8: bool = False,
+    defer_mixing_check: bool = False,
 ) -> Decoded:
     """Return a UTF-8 version of ``source`` (itself when it already is one); refuse undecodable files.
     ``reader_checks_utf8``: the caller's reader refuses invalid UTF-8 itself, so a file that starts as UTF-8
-    need not be read through here (see the module's note)."""
+    need not be read through here (see the module's note). ``defer_mixing_check``: a file found to be GB18030
+    is returned before the search for UTF-8 lines in it (as long again as the transcoding), as
+    ``Decoded.mixing_check``, for the caller to run while its reader, which does not need the interpreter,
+    reads the transcoded copy."""
     if declared:
         encoding = _normalise(declared)
         if reader_checks_utf8 and encoding in ("utf-8", "utf-8-sig"):
@@ -86,8 +99,17 @@ def detect_and_decode(
             line=failure.line,
             byte=failure.byte,
         ) from None
+    if defer_mixing_check:
+        return replace(decoded, mixing_check=functools.partial(refuse_utf8_lines, source))
+    refuse_utf8_lines(source)
+    return decoded
+
+
+def refuse_utf8_lines(source: Path) -> None:
+    """Refuse a GB18030 file holding a line of UTF-8 Chinese (which GB18030 reads as mojibake without
+    complaint)."""
     utf8 = first_utf8_line(source)
-    if utf8 is not None:  # GBK first, UTF-8 later: GB18030 reads UTF-8 Chinese as mojibake without complaint
+    if utf8 is not None:
         raise Invalid(
             f"the file mixes encodings: it is GB18030/GBK, but line {utf8.line} (byte {utf8.byte}) is UTF-8; save it "
             "again in one encoding (UTF-8 is best)",
@@ -95,7 +117,6 @@ def detect_and_decode(
             byte=utf8.byte,
             encoding="gb18030",
         )
-    return decoded
 
 
 def _utf8_if_head_is(source: Path, encoding: str) -> Decoded | None:

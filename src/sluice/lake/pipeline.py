@@ -123,10 +123,11 @@ def run(
         out = work / "out"
         if (bad_rows and options.on_error is OnError.REJECT) or accepted == 0:
             return Outcome(out, report, None, pii, None, None, None, schema, rejected=True)
+        names = ", ".join(ident(f.name).sql(dialect=DIALECT) for f in plan.fields)
+        passed = f"(SELECT {names} FROM {CHECKED} WHERE NOT _bad)"
         if stager is not None:  # a linked source: the data stays where it is; profile what passed
             progress("profile")
-            names = ", ".join(ident(f.name).sql(dialect=DIALECT) for f in plan.fields)
-            linked = profile(con, f"(SELECT {names} FROM {CHECKED} WHERE NOT _bad)", plan.fields, accepted)
+            linked = profile(con, passed, plan.fields, accepted)
             return Outcome(out, report, linked, pii, accepted, None, None, schema, rejected=False)
         progress("write")
         out.mkdir()
@@ -137,7 +138,13 @@ def run(
         counted = con.execute("SELECT COUNT(*) FROM read_parquet(?)", [str(data)]).fetchone()
         rows = int(counted[0]) if counted else 0
         progress("profile")
-        relation = f"read_parquet({exp.Literal.string(str(data)).sql(dialect=DIALECT)})"
+        # A replacing version holds exactly the rows that passed, already in memory (reading the file back
+        # costs a third more); a version built on another has the base's rows too.
+        relation = (
+            passed
+            if options.mode is Mode.REPLACE
+            else f"read_parquet({exp.Literal.string(str(data)).sql(dialect=DIALECT)})"
+        )
         version_profile = profile(con, relation, plan.fields, rows)
         return Outcome(
             out, report, version_profile, pii, rows, data.stat().st_size, file_digest(data), schema, rejected=False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import duckdb
 
 from sluice.errors import Invalid
-from sluice.lake.encoding import detect_and_decode
+from sluice.lake.encoding import Decoded, detect_and_decode
 from sluice.lake.schemas import SourceFormat
 
 STAGED = "staged"
@@ -91,17 +92,39 @@ def stage(
         return Staged(fmt, staged.columns, staged.column_types, staged.rows, None, 1, staged.multiline_values)
     if fmt in (SourceFormat.CSV, SourceFormat.TSV):
         delimiter = "\t" if fmt is SourceFormat.TSV else ","
-        decoded = detect_and_decode(source, work_dir, encoding, reader_checks_utf8=True)
+        decoded = detect_and_decode(source, work_dir, encoding, reader_checks_utf8=True, defer_mixing_check=True)
         try:
-            staged = _stage_csv(con, decoded.path, delimiter, decoded.encoding, verified=decoded.verified)
+            staged = _stage_alongside(con, decoded, delimiter)
         except _NotUtf8:  # the reader met a bad sequence past the head: the whole check says where, or transcodes
-            decoded = detect_and_decode(source, work_dir, encoding)
-            staged = _stage_csv(con, decoded.path, delimiter, decoded.encoding, verified=True)
+            decoded = detect_and_decode(source, work_dir, encoding, defer_mixing_check=True)
+            staged = _stage_alongside(con, decoded, delimiter)
         return Staged(
             fmt, staged.columns, staged.column_types, staged.rows, decoded.encoding, 1, staged.multiline_values
         )
     decoded = detect_and_decode(source, work_dir, encoding)
     return _stage_json(con, decoded.path, fmt, decoded.encoding)
+
+
+def _stage_alongside(con: duckdb.DuckDBPyConnection, decoded: Decoded, delimiter: str) -> Staged:
+    """Stage the decoded CSV while, in a thread, the decoder's deferred check of the upload runs: DuckDB
+    reads without the interpreter, so the two overlap. A refusal by the check wins, and drops what was
+    staged."""
+    if decoded.mixing_check is None:
+        return _stage_csv(con, decoded.path, delimiter, decoded.encoding, verified=decoded.verified)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sluice-mixing-check") as pool:
+        mixing = pool.submit(decoded.mixing_check)
+        try:
+            staged = _stage_csv(con, decoded.path, delimiter, decoded.encoding, verified=decoded.verified)
+        except BaseException:
+            mixing.cancel()
+            mixing.exception()  # wait for the thread, whatever it found: the staging's failure is raised
+            raise
+        try:
+            mixing.result()
+        except Invalid:
+            _drop_csv_tables(con)
+            raise
+    return staged
 
 
 class _NotUtf8(Exception):

@@ -9,6 +9,7 @@ The result is the table ``checked``: the typed columns, the record number and on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,10 +65,27 @@ def text_name(index: int) -> str:
     return f"_text_{index}"
 
 
+def helper_name(index: int, helper: str) -> str:
+    """The column of the prepared rows holding a helper of field ``index``'s validator."""
+    return f"_helper_{index}_{helper}"
+
+
+def helper_columns(
+    fields: list[FieldSpec], validators: dict[str, Validator], text: Callable[[int, FieldSpec], exp.Expr]
+) -> list[exp.Expr]:
+    """The validators' helpers, each computed once per row from the field's text, for the prepared rows."""
+    return [
+        helper.as_(helper_name(index, name))
+        for index, field in enumerate(fields)
+        if (validator := validators.get(field.name)) is not None
+        for name, helper in validator.helper_values(text(index, field)).items()
+    ]
+
+
 def build_rules(fields: list[FieldSpec], validators: dict[str, Validator]) -> list[tuple[Rule, exp.Expr]]:
     """Each field rule with its per-row condition (TRUE: the row breaks it), over the prepared rows: the text of
-    field ``i`` in ``text_name(i)``, its typed value under the field's name. The column an example shows is
-    filled in by ``check``."""
+    field ``i`` in ``text_name(i)``, its typed value under the field's name, its validator's helpers under
+    ``helper_name(i, helper)``. The column an example shows is filled in by ``check``."""
     rules: list[tuple[Rule, exp.Expr]] = []
     for index, field in enumerate(fields):
         text = col(text_name(index))
@@ -93,7 +111,9 @@ def build_rules(fields: list[FieldSpec], validators: dict[str, Validator]) -> li
         validator = validators.get(field.name)
         if validator is not None:
             present = exp.Not(this=exp.Is(this=typed.copy(), expression=exp.null()))
-            broken = exp.and_(present, exp.Not(this=validator.sql(text.copy())))  # a bad type is reported once
+            helpers = {name: col(helper_name(index, name)) for name in validator.helpers}
+            valid = validator.sql(text.copy(), helpers)
+            broken = exp.and_(present, exp.Not(this=valid))  # a bad type is reported once
             message = f"{field.name}: does not meet the data element {field.data_element}"
             rules.append((Rule("element", field.name, None, message, f"element_{index}"), broken))
     return rules
@@ -120,6 +140,7 @@ def check(
     for index, field in enumerate(fields):
         prepared.append(text_value(columns[field.name], field).as_(text_name(index)))
         prepared.append(typed_value(columns[field.name], field).as_(field.name))
+    prepared += helper_columns(fields, validators, lambda _, field: text_value(columns[field.name], field))
     keys = [f for f in fields if f.primary_key]
     joins: list[exp.Expr] = []
     if keys:
