@@ -80,7 +80,7 @@ from sqlalchemy.orm import Session
 
 from bench.lake_ingest import CACHE, RESIDENTS, SYSTEM, platform_with_residents, residents_file
 from sluice.catalog.queries import find_resource
-from sluice.gateway import querying, service
+from sluice.gateway import engines, querying, service
 from sluice.gateway.masks import MaskKind
 from sluice.gateway.schemas import Delivery, GrantCreate, MaskSpec, QueryRequest
 from sluice.identity import service as identity
@@ -608,6 +608,7 @@ def p(samples: list[float], q: float) -> float:
 
 def raw_copy(select_sql: str, into: Path, fmt: str) -> float:
     con = duckdb.connect()
+    engines.register_functions(con)  # the governed SQL's masks call them (a raw copy calls none)
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
     started = time.perf_counter()
     con.execute(f"COPY ({select_sql}) TO '{into}' ({options})")

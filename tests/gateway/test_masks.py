@@ -10,14 +10,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
+from sluice.gateway.engines import register_functions
 from sluice.gateway.masks import MaskKind, mask, pseudonym
 
 KEY = bytes(range(32))
 
 
+def lake_connection() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the functions the lake's masks call."""
+    con = duckdb.connect()
+    register_functions(con)
+    return con
+
+
 def run(kind: MaskKind, value: object, *, key: bytes = KEY, width: float | None = None) -> object:
     sql = mask(kind, exp.column("v"), key=key, width=width).sql(dialect="duckdb")
-    row = duckdb.connect().execute(f"SELECT {sql} FROM (SELECT ? AS v)", [value]).fetchone()
+    row = lake_connection().execute(f"SELECT {sql} FROM (SELECT ? AS v)", [value]).fetchone()
     assert row is not None
     return row[0]
 
@@ -64,7 +72,7 @@ def test_every_mask_maps_null_to_null(kind: MaskKind) -> None:
     column_type = (
         "DATE" if kind in (MaskKind.MASK_DATE_SHOW_YEAR, MaskKind.DATE_YEAR, MaskKind.DATE_MONTH) else "VARCHAR"
     )
-    row = duckdb.connect().execute(f"SELECT {sql} FROM (SELECT CAST(NULL AS {column_type}) AS v)").fetchone()
+    row = lake_connection().execute(f"SELECT {sql} FROM (SELECT CAST(NULL AS {column_type}) AS v)").fetchone()
     assert row == (None,)
 
 
