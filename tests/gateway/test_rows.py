@@ -7,11 +7,13 @@ from sqlalchemy import select
 
 from sluice.audit.models import AuditEvent
 from sluice.demo.grants import MARRIAGE_CHECK, MARRIAGE_GRANT
+from sluice.gateway import rows
 from sluice.gateway.models import Grant
 from sluice.platform import Platform
 from tests.conftest import bearer
 
 ROWS = "/api/v1/resources/{}/rows"
+FIELDS = ["id_number", "name", "gender", "birth_date", "division_code"]
 
 
 def test_filters_sort_and_pages_walk_every_granted_row_once(demo: Platform, demo_client: TestClient) -> None:
@@ -109,3 +111,31 @@ def test_a_page_the_gateway_refuses_is_audited_and_one_it_answers_uses_one_call(
         refusals = session.scalars(select(AuditEvent).where(AuditEvent.action == "gateway.refuse")).all()
     assert used.calls_used == used.quota  # the answered page took the last call, the refused one none
     assert len(refusals) == 1
+
+
+def test_a_lookup_by_the_whole_key_is_not_sorted_and_any_other_page_is() -> None:
+    lookup = rows.build("psb.residents", {"id_number__exact": "11010519491231002X"}, FIELDS, ["id_number"])
+    assert "ORDER BY" not in lookup.sql  # one row at most: sorting it would only cost DuckDB a plan step
+    assert lookup.sql.endswith("LIMIT 101")
+    for params in (
+        {"id_number__startswith": "110105"},
+        {"id_number__in": "11010519491231002X,110105194912310021"},
+        {"gender__exact": "2"},
+    ):
+        assert "ORDER BY" in rows.build("psb.residents", params, FIELDS, ["id_number"]).sql, params
+    # Without a unique key the page is ordered by every field; pinning only some of them still sorts.
+    assert "ORDER BY" in rows.build("x.y", {"gender__exact": "2"}, FIELDS, FIELDS).sql
+
+
+def test_a_page_looked_up_by_its_key_through_the_api_returns_that_one_row(
+    demo: Platform, demo_client: TestClient
+) -> None:
+    headers = bearer(demo, "civil-analyst")
+    some = demo_client.get(ROWS.format("amr.enterprises"), params={"_size": "3"}, headers=headers).json()
+    key = some["columns"].index("credit_code")
+    for row in some["rows"]:
+        found = demo_client.get(
+            ROWS.format("amr.enterprises"), params={"credit_code__exact": row[key]}, headers=headers
+        ).json()
+        assert found["rows"] == [row]
+        assert found["next"] is None

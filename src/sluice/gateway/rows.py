@@ -3,7 +3,8 @@
 ``?gender__exact=2&birth_date__gte=1990-01-01&_sort=-birth_date&_size=50&_next=…`` becomes a sqlglot tree
 ``SELECT * FROM <code> WHERE … ORDER BY birth_date DESC, <key> LIMIT 51``, rendered and sent through
 ``gateway.querying.query`` like any SQL — so grants, masks, filters and the audit apply identically.
-Filters and the sort see what the caller sees (masked values), as in SQL.
+Filters and the sort see what the caller sees (masked values), as in SQL. A lookup holding every ordering key
+to one value (``?id_number__exact=…``) matches one row and is not sorted (DuckDB would plan the sort anyway).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class RowsQuery:
 def build(code: str, params: Mapping[str, str], fields: list[str], keys: list[str]) -> RowsQuery:
     """The SQL for one page of rows; ``fields`` are those the caller may filter and sort on."""
     conditions: list[exp.Expr] = []
+    pinned: set[str] = set()  # fields held to one value by ``__exact``
     for name, value in params.items():
         if name in RESERVED:
             continue
@@ -46,6 +48,8 @@ def build(code: str, params: Mapping[str, str], fields: list[str], keys: list[st
         if operator not in OPERATORS:
             raise Invalid(f"unknown filter {operator!r}: use one of {', '.join(OPERATORS)}", field=name)
         conditions.append(_condition(field, operator, value))
+        if operator == "exact":
+            pinned.add(field)
     sort = params.get("_sort")
     descending = bool(sort and sort.startswith("-"))
     sort_field = sort.lstrip("-") if sort else None
@@ -66,7 +70,8 @@ def build(code: str, params: Mapping[str, str], fields: list[str], keys: list[st
     ordering = ([exp.Ordered(this=_col(sort_field), desc=descending)] if sort_field else []) + [
         exp.Ordered(this=_col(k)) for k in order_keys if k != sort_field
     ]
-    select.set("order", exp.Order(expressions=ordering))
+    if not set(order_keys) <= pinned:  # with every key held to one value there is one row (or copies of one)
+        select.set("order", exp.Order(expressions=ordering))
     select.set("limit", exp.Limit(expression=exp.Literal.number(size + 1)))
     return RowsQuery(select.sql(dialect=DIALECT), size, sort_field, descending, order_keys)
 
