@@ -142,6 +142,9 @@ REFUSED: list[tuple[str, type[SluiceError], str]] = [
     ("SELECT GETENV('HOME') FROM psb.residents", Forbidden, "getenv"),
     ("SELECT list_transform([name], lambda x: getenv(x)) FROM psb.residents", Forbidden, ""),
     ("SELECT query('SELECT 1') FROM psb.residents", Forbidden, ""),
+    # the platform's own functions (the export's MASK, the SQLite engine's masks) are not the caller's to call
+    ("SELECT sluice_letters_digits(name) FROM psb.residents", Forbidden, "sluice_letters_digits"),
+    ("SELECT sluice_hmac('00', '00', name) FROM psb.residents", Forbidden, "sluice_hmac"),
     ("SELECT * FROM query_table('psb.residents')", Forbidden, ""),
     # unknown tables and names
     ("SELECT * FROM psb.criminal_secrets", Invalid, "unknown table"),

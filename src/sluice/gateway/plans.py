@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sluice.gateway.rewrite import GrantedView
 
-PlanKey = tuple[str, str, tuple[tuple[object, ...], ...]]
+PlanKey = tuple[str, str, bool, tuple[tuple[object, ...], ...]]
 
 
 class PlanCache:
@@ -42,8 +42,8 @@ class PlanCache:
             self._plans.clear()
 
 
-def plan_key(sql: str, dialect: str, views: dict[str, GrantedView]) -> PlanKey:
-    return (sql, dialect, tuple(fingerprint(views[code]) for code in sorted(views)))
+def plan_key(sql: str, dialect: str, views: dict[str, GrantedView], *, bulk: bool = False) -> PlanKey:
+    return (sql, dialect, bulk, tuple(fingerprint(views[code]) for code in sorted(views)))
 
 
 def fingerprint(view: GrantedView) -> tuple[object, ...]:

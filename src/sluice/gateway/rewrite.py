@@ -43,8 +43,11 @@ class GrantedView:
     key: bytes | None = None  # the grant's pseudonym key
 
 
-def govern(checked: CheckedQuery, views: dict[str, GrantedView], dialect: MaskDialect = DUCKDB) -> exp.Query:
-    """The query with every resource replaced by its governed subquery, masks in the engine's ``dialect``."""
+def govern(
+    checked: CheckedQuery, views: dict[str, GrantedView], dialect: MaskDialect = DUCKDB, *, bulk: bool = False
+) -> exp.Query:
+    """The query with every resource replaced by its governed subquery, masks in the engine's ``dialect`` (in
+    their ``bulk`` form for a whole export)."""
     missing = sorted(checked.resources - set(views))
     if missing:
         raise Forbidden(f"you have no grant for {', '.join(missing)}", resources=missing)
@@ -56,7 +59,7 @@ def govern(checked: CheckedQuery, views: dict[str, GrantedView], dialect: MaskDi
             if view is not None:
                 alias = node.alias_or_name
                 return exp.Subquery(
-                    this=governed_rows(view, dialect),
+                    this=governed_rows(view, dialect, bulk=bulk),
                     alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)),
                 )
         return node
@@ -66,13 +69,15 @@ def govern(checked: CheckedQuery, views: dict[str, GrantedView], dialect: MaskDi
     return governed
 
 
-def governed_rows(view: GrantedView, dialect: MaskDialect = DUCKDB) -> exp.Select:
+def governed_rows(view: GrantedView, dialect: MaskDialect = DUCKDB, *, bulk: bool = False) -> exp.Select:
     """``SELECT mask(f) AS f, … FROM <physical> WHERE <row filter>`` for one grant."""
     columns: list[exp.Expr] = []
     for name in view.fields:
         raw = exp.column(exp.to_identifier(name, quoted=True))
         masking = view.masks.get(name)
-        value = mask(masking.kind, raw, dialect=dialect, key=view.key, width=masking.width) if masking else raw
+        value = (
+            mask(masking.kind, raw, dialect=dialect, key=view.key, width=masking.width, bulk=bulk) if masking else raw
+        )
         columns.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
     rows = exp.select(*columns).from_(view.relation.copy())
     if view.row_filter is not None:
