@@ -167,6 +167,19 @@ def test_gbk_then_utf8_is_refused_not_read_as_mojibake(
     _refused_without_trace(demo, as_user("psb-admin"), source, 4, first_utf8, "gb18030")
 
 
+def test_mixed_encodings_are_named_even_when_the_file_is_also_ragged(
+    demo: Platform, as_user: Callable[[str], Actor], tmp_path: Path
+) -> None:
+    # The search for UTF-8 lines runs beside DuckDB's read; when both fail, the encodings are what the clerk
+    # must fix first (a ragged row may only be a symptom), as when the search ran before the read.
+    utf8_line = line(resident(GOOD_IDS[2], "张三", address="广州市天河区")).encode("utf-8")
+    head = HEADER_LINE.encode() + line(ROWS[0]).encode("gbk") + "多余,的,列\n".encode("gbk")
+    source = tmp_path / "mixed-and-ragged.csv"
+    source.write_bytes(head + utf8_line)
+
+    _refused_without_trace(demo, as_user("psb-admin"), source, 4, len(head) + len(f"{GOOD_IDS[2]},"), "gb18030")
+
+
 def test_a_file_in_no_known_encoding_is_refused_with_where(
     demo: Platform, as_user: Callable[[str], Actor], tmp_path: Path
 ) -> None:

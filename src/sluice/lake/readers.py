@@ -115,9 +115,11 @@ def _stage_alongside(con: duckdb.DuckDBPyConnection, decoded: Decoded, delimiter
         mixing = pool.submit(decoded.mixing_check)
         try:
             staged = _stage_csv(con, decoded.path, delimiter, decoded.encoding, verified=decoded.verified)
-        except BaseException:
+        except BaseException as failed:
             mixing.cancel()
-            mixing.exception()  # wait for the thread, whatever it found: the staging's failure is raised
+            found = mixing.exception()  # wait for the thread either way
+            if isinstance(found, Invalid) and isinstance(failed, Exception):
+                raise found from None  # mixed encodings explain the rest: say that first, as before staging
             raise
         try:
             mixing.result()
