@@ -54,6 +54,9 @@ def test_the_resident_id_reads_its_digits_from_a_helper() -> None:
     lifted = validator.sql(exp.column("v"), {"digits": exp.column("d")}).sql(dialect="duckdb")
     assert "TRY_CAST" not in lifted
     assert lifted.count("d //") == 17
+    with pytest.raises(ValueError, match="digits"):  # a helper left out would be read as a column of that name
+        validator.sql(exp.column("v"), {})
+    assert hash(validator) == hash(builtin_validators()["gb11643_resident_id"])
 
 
 CASES = {

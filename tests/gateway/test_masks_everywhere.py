@@ -159,6 +159,9 @@ def test_the_letters_and_digits_function_keeps_every_arrow_layout_apart() -> Non
     assert engines.duckdb_letters_digits(sliced).to_pylist() == expected[1:4]
     chunked = pa.chunked_array([texts[:2], texts[2:]], pa.string())
     assert engines.duckdb_letters_digits(chunked).to_pylist() == expected
+    views = pa.chunked_array([texts[:2], texts[2:]], pa.string_view())
+    assert engines.duckdb_letters_digits(views).to_pylist() == expected
+    assert engines.duckdb_letters_digits(pa.chunked_array([], pa.string())).to_pylist() == []
     assert engines.duckdb_letters_digits(pa.array(texts, pa.large_string())).to_pylist() == expected
     assert engines.duckdb_letters_digits(pa.array(texts, pa.string_view())).to_pylist() == expected
     assert engines.duckdb_letters_digits(pa.array([None, None], pa.string())).to_pylist() == [None, None]

@@ -123,6 +123,11 @@ def test_a_lookup_by_the_whole_key_is_not_sorted_and_any_other_page_is() -> None
         {"gender__exact": "2"},
     ):
         assert "ORDER BY" in rows.build("psb.residents", params, FIELDS, ["id_number"]).sql, params
+    # A sort by another field still sorts: a linked source's key may repeat, and a page must follow _sort.
+    sorted_lookup = {"id_number__exact": "11010519491231002X", "_sort": "-birth_date"}
+    assert "ORDER BY" in rows.build("psb.residents", sorted_lookup, FIELDS, ["id_number"]).sql
+    pinned_sort = {**sorted_lookup, "birth_date__exact": "1949-12-31"}
+    assert "ORDER BY" not in rows.build("psb.residents", pinned_sort, FIELDS, ["id_number"]).sql
     # Without a unique key the page is ordered by every field; pinning only some of them still sorts.
     assert "ORDER BY" in rows.build("x.y", {"gender__exact": "2"}, FIELDS, FIELDS).sql
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
+import pytest
+
+from sluice.errors import Exhausted
+from sluice.gateway import engines
 from sluice.gateway.engines import Watchdog
 
 
@@ -53,3 +58,14 @@ def test_stopped_watchdogs_do_not_pile_up_nor_keep_their_work_alive() -> None:
         watchdog.stop()
         assert watchdog.halt is None
     assert len(engines._deadlines()._due) <= engines.COMPACT_AT * 2
+
+
+def test_a_streamed_answer_past_its_time_limit_is_stopped_as_too_slow(tmp_path: Path) -> None:
+    # Interrupted while batches stream, DuckDB's error reaches us through Arrow as an OSError.
+    engine = engines.DuckDBEngine(tmp_path)
+    slow = "SELECT i FROM range(3000000000) t(i) WHERE hash(i) % 1000 = 0"
+    started = time.monotonic()
+    with pytest.raises(Exhausted, match=r"past the limit of 0\.5 s"):
+        for _ in engine.batches(slow, engines.Limits(row_cap=10**9, seconds=0.5)):
+            pass
+    assert time.monotonic() - started < 10

@@ -8,10 +8,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from sluice.catalog.schemas import FieldSpec
+from sluice.catalog.vocab import FieldType
 from sluice.errors import Forbidden, Invalid, TooLarge
 from sluice.identity.actor import Actor
+from sluice.lake import validation
 from sluice.lake.ingestion import ingest
 from sluice.lake.schemas import IngestOptions, OnError, VersionStatus
 from sluice.lake.storage import QUARANTINE_FILE
@@ -243,3 +247,25 @@ def test_a_file_over_the_size_limit_is_refused_before_any_work(
     assert lake_folders(demo) == before
     monkeypatch.setattr(demo.settings, "upload_max_bytes", source.stat().st_size)
     assert ingest(demo, as_user("psb-admin"), code=RESIDENTS, source=source).status is VersionStatus.PUBLISHED
+
+
+@pytest.mark.parametrize(
+    ("field_type", "values", "duplicated"),
+    [
+        (FieldType.INTEGER, ["1", "01", " 1", "2", "3"], [1, 2, 3]),  # "01" and " 1" are the integer 1 too
+        (FieldType.DECIMAL, ["1.5", "1.50", "2"], [1, 2]),
+        (FieldType.DATE, ["2024-01-05", "2024-01-06", " 2024-01-05 "], [1, 3]),
+        (FieldType.STRING, ["a", "A", "a "], []),  # text keys are compared as written
+    ],
+)
+def test_a_key_is_unique_as_the_value_it_becomes_not_as_its_text(
+    field_type: FieldType, values: list[str], duplicated: list[int]
+) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE staged (code VARCHAR)")
+    con.executemany("INSERT INTO staged VALUES (?)", [[v] for v in values])
+    key = FieldSpec(name="code", title_zh="代码", title_en="Code", type=field_type, primary_key=True)
+    rules = validation.check(con, [key], {"code": "code"}, {}, None)
+    assert "unique_file" in [rule.flag for rule in rules]
+    flagged = con.execute(f"SELECT {validation.ROW} FROM {validation.CHECKED} WHERE unique_file ORDER BY 1").fetchall()
+    assert [row[0] for row in flagged] == duplicated

@@ -92,10 +92,12 @@ class Validator:
     check: Callable[[str], bool]
     predicate: Predicate
     codes: int | None = None  # for a code list: how many codes (its SQL is an IN list that long)
-    helpers: Mapping[str, Callable[[exp.Expr], exp.Expr]] = field(default_factory=dict)
+    helpers: Mapping[str, Callable[[exp.Expr], exp.Expr]] = field(default_factory=dict, hash=False, compare=False)
 
     def sql(self, column: exp.Expr, helpers: Mapping[str, exp.Expr] | None = None) -> exp.Expr:
         """A boolean SQL expression, TRUE exactly when the column's (text) value is valid."""
+        if helpers is not None and set(helpers) != set(self.helpers):  # a missing one would read a column by name
+            raise ValueError(f"{self.name} reads the helpers {sorted(self.helpers)}, given {sorted(helpers)}")
         given = helpers if helpers is not None else self.helper_values(column)
         return exp.func("COALESCE", self.predicate(column, given), exp.false())
 

@@ -3,8 +3,9 @@
 ``?gender__exact=2&birth_date__gte=1990-01-01&_sort=-birth_date&_size=50&_next=…`` becomes a sqlglot tree
 ``SELECT * FROM <code> WHERE … ORDER BY birth_date DESC, <key> LIMIT 51``, rendered and sent through
 ``gateway.querying.query`` like any SQL — so grants, masks, filters and the audit apply identically.
-Filters and the sort see what the caller sees (masked values), as in SQL. A lookup holding every ordering key
-to one value (``?id_number__exact=…``) matches one row and is not sorted (DuckDB would plan the sort anyway).
+Filters and the sort see what the caller sees (masked values), as in SQL. A page whose every ordering field (the
+key, and ``_sort``'s field if any) is held to one value by ``__exact`` (``?id_number__exact=…``) is not sorted:
+every row of it sorts equal, and DuckDB would plan the sort anyway.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def build(code: str, params: Mapping[str, str], fields: list[str], keys: list[st
     ordering = ([exp.Ordered(this=_col(sort_field), desc=descending)] if sort_field else []) + [
         exp.Ordered(this=_col(k)) for k in order_keys if k != sort_field
     ]
-    if not set(order_keys) <= pinned:  # with every key held to one value there is one row (or copies of one)
+    ordered_by = {*order_keys, *([sort_field] if sort_field else [])}
+    if not ordered_by <= pinned:  # every ordering field held to one value: nothing for ORDER BY to do
         select.set("order", exp.Order(expressions=ordering))
     select.set("limit", exp.Limit(expression=exp.Literal.number(size + 1)))
     return RowsQuery(select.sql(dialect=DIALECT), size, sort_field, descending, order_keys)

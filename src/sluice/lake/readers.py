@@ -116,9 +116,9 @@ def _stage_alongside(con: duckdb.DuckDBPyConnection, decoded: Decoded, delimiter
         try:
             staged = _stage_csv(con, decoded.path, delimiter, decoded.encoding, verified=decoded.verified)
         except BaseException as failed:
-            mixing.cancel()
             found = mixing.exception()  # wait for the thread either way
             if isinstance(found, Invalid) and isinstance(failed, Exception):
+                _drop_csv_tables(con)
                 raise found from None  # mixed encodings explain the rest: say that first, as before staging
             raise
         try:

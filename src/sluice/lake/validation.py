@@ -144,7 +144,8 @@ def check(
     keys = [f for f in fields if f.primary_key]
     joins: list[exp.Expr] = []
     if keys:
-        dup_select = exp.select(*[text_value(columns[k.name], k).as_(f"k{i}") for i, k in enumerate(keys)]).from_(
+        # Keys compare as the values they become: an integer key's "01" and "1" are the same key.
+        dup_select = exp.select(*[typed_value(columns[k.name], k).as_(f"k{i}") for i, k in enumerate(keys)]).from_(
             STAGED
         )
         dup_select = dup_select.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))]).having(
@@ -152,7 +153,7 @@ def check(
         )
         dup = dup_select.select(exp.true().as_("_dup"))
         on = exp.and_(
-            *[exp.EQ(this=text_value(columns[k.name], k), expression=col(f"k{i}", "dups")) for i, k in enumerate(keys)]
+            *[exp.EQ(this=typed_value(columns[k.name], k), expression=col(f"k{i}", "dups")) for i, k in enumerate(keys)]
         )
         joins.append(
             exp.Join(this=exp.Subquery(this=dup, alias=exp.TableAlias(this=ident("dups"))), on=on, kind="LEFT")
