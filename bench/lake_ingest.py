@@ -184,7 +184,8 @@ def main() -> None:
         detail = ", ".join(f"{k} {v:.2f}" for k, v in steps.items() if k != "start" or v > 0.01)
         print(
             f"full path {label:8}: {elapsed:.2f} s = {rows / elapsed:,.0f} rows/s, ratio to raw {raw / elapsed:.2f} "
-            f"(goal ≥ 0.50); {served:,} rows served; steps (s): {detail}"
+            f"(goal ≥ 0.50), to the unskippable part {floor / elapsed:.2f}; {served:,} rows served; "
+            f"steps (s): {detail}"
         )
     if os.environ.get("SLUICE_BENCH_QUICK"):
         print("peak memory at 10 000 000 rows: skipped (SLUICE_BENCH_QUICK)")
