@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sluice.errors import Exhausted
+from sluice.errors import Exhausted, Invalid
 from sluice.gateway import engines
 from sluice.gateway.engines import Watchdog
 
@@ -69,3 +69,11 @@ def test_a_streamed_answer_past_its_time_limit_is_stopped_as_too_slow(tmp_path: 
         for _ in engine.batches(slow, engines.Limits(row_cap=10**9, seconds=0.5)):
             pass
     assert time.monotonic() - started < 10
+
+
+def test_an_engine_error_in_the_middle_of_a_stream_is_the_caller_s_error_not_an_incident(tmp_path: Path) -> None:
+    engine = engines.DuckDBEngine(tmp_path)
+    failing = "SELECT CAST(CASE WHEN i > 300000 THEN 'x' ELSE '1' END AS INTEGER) AS v FROM range(1000000) t(i)"
+    with pytest.raises(Invalid, match="the query failed: Conversion Error"):
+        for _ in engine.batches(failing, engines.Limits(row_cap=10**9, seconds=30)):
+            pass

@@ -732,11 +732,8 @@ def _guarded(con: duckdb.DuckDBPyConnection, limits: Limits) -> Iterator[None]:
         raise Exhausted(
             f"the query needs more than the {limits.memory} of memory a query may use; aggregate or narrow it"
         ) from None
-    except OSError:  # an interrupt while batches stream arrives through Arrow as an I/O error
-        if watchdog.fired:
-            raise _too_slow(limits) from None
-        raise
-    except (duckdb.Error, pa.ArrowException) as exc:  # errors while streaming arrive through Arrow
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:  # errors while batches stream arrive through Arrow,
+        # as a plain OSError carrying DuckDB's message (its interrupt too); nothing else in here does I/O
         if watchdog.fired:
             raise _too_slow(limits) from None
         if "out of memory" in str(exc).lower():
