@@ -278,9 +278,11 @@ def _deadlines() -> _Deadlines:
 # --- DuckDB over the lake -----------------------------------------------------------------------------------
 
 
-LETTERS_DIGITS = bytes.maketrans(
-    (string.ascii_letters + string.digits).encode("ascii"), b"x" * len(string.ascii_letters) + b"n" * 10
-)
+# The MASK mask as a character table: ASCII letters → x, digits → n (for text, and for UTF-8 bytes).
+_MASKED_FROM = string.ascii_letters + string.digits
+_MASKED_TO = "x" * len(string.ascii_letters) + "n" * len(string.digits)
+_LETTERS_DIGITS_TEXT = str.maketrans(_MASKED_FROM, _MASKED_TO)
+LETTERS_DIGITS = bytes.maketrans(_MASKED_FROM.encode("ascii"), _MASKED_TO.encode("ascii"))
 
 
 def duckdb_letters_digits(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -629,9 +631,6 @@ def _sqlite_right(text: str | None, count: int | None) -> str | None:
 
 def _sqlite_stars(count: int | None) -> str | None:
     return None if count is None else "*" * max(int(count), 0)
-
-
-_LETTERS_DIGITS_TEXT = str.maketrans(string.ascii_letters + string.digits, "x" * 52 + "n" * 10)
 
 
 def _sqlite_letters_digits(text: str | None) -> str | None:

@@ -9,7 +9,6 @@ The result is the table ``checked``: the typed columns, the record number and on
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,15 +69,13 @@ def helper_name(index: int, helper: str) -> str:
     return f"_helper_{index}_{helper}"
 
 
-def helper_columns(
-    fields: list[FieldSpec], validators: dict[str, Validator], text: Callable[[int, FieldSpec], exp.Expr]
-) -> list[exp.Expr]:
-    """The validators' helpers, each computed once per row from the field's text, for the prepared rows."""
+def helper_columns(fields: list[FieldSpec], validators: dict[str, Validator], texts: list[exp.Expr]) -> list[exp.Expr]:
+    """The validators' helpers, each computed once per row from its field's text (``texts``, in field order)."""
     return [
         helper.as_(helper_name(index, name))
-        for index, field in enumerate(fields)
+        for index, (field, text) in enumerate(zip(fields, texts, strict=True))
         if (validator := validators.get(field.name)) is not None
-        for name, helper in validator.helper_values(text(index, field)).items()
+        for name, helper in validator.helper_values(text).items()
     ]
 
 
@@ -140,7 +137,7 @@ def check(
     for index, field in enumerate(fields):
         prepared.append(text_value(columns[field.name], field).as_(text_name(index)))
         prepared.append(typed_value(columns[field.name], field).as_(field.name))
-    prepared += helper_columns(fields, validators, lambda _, field: text_value(columns[field.name], field))
+    prepared += helper_columns(fields, validators, [text_value(columns[f.name], f) for f in fields])
     keys = [f for f in fields if f.primary_key]
     joins: list[exp.Expr] = []
     if keys:
